@@ -1,0 +1,58 @@
+"""Write-once, content-addressed evidence: a file's name is its sha256, and it never changes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class EvidenceError(Exception):
+    """Evidence could not be stored or does not match its address."""
+
+
+class EvidenceStore:
+    """Files under `root/sha256/ab/cd/<sha256>`; storing the same bytes twice is a no-op."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise EvidenceError(f"'{sha256[:80]}' is not a sha256 address")
+        return self.root / "sha256" / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, data: bytes) -> str:
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.path(sha256)
+        if target.exists():
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o444)
+            try:
+                os.link(temporary, target)  # atomic, and refuses to replace an existing file
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
+        return sha256
+
+    def get(self, sha256: str) -> bytes:
+        path = self.path(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise EvidenceError(f"evidence {sha256} is missing") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise EvidenceError(f"evidence {sha256} does not match its hash: it was altered")
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()

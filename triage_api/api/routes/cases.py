@@ -1,0 +1,79 @@
+"""Staff endpoints: the ranked queue, one case with its evidence, evidence files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from triage_api import audit
+from triage_api.api.deps import CurrentAnalyst, SessionDep
+from triage_api.case_view import case_detail
+from triage_api.config import get_settings
+from triage_api.models import CaptureMedia, Capture, Media
+from triage_api.queue import MAX_LIMIT, ranked_cases
+from crawler.evidence import EvidenceError, EvidenceStore
+
+router = APIRouter(tags=["analysts"])
+
+
+@router.get("/queue")
+def get_queue(
+    session: SessionDep,
+    user: CurrentAnalyst,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> dict[str, Any]:
+    items = ranked_cases(session, limit=limit, offset=offset)
+    return {"items": [item.as_dict() for item in items], "limit": limit, "offset": offset}
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: int, session: SessionDep, user: CurrentAnalyst) -> dict[str, Any]:
+    detail = case_detail(session, case_id)
+    if detail is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    audit.record(session, actor=f"user:{user.name}", action="case.viewed", subject=f"case:{case_id}")
+    return detail
+
+
+@router.get("/evidence/{sha256}")
+def get_evidence(sha256: str, session: SessionDep, user: CurrentAnalyst) -> Response:
+    """Only artefacts the database knows are served, as attachments a browser will not sniff."""
+    mime = _known_artefact(session, sha256)
+    if mime is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
+    try:
+        data = EvidenceStore(get_settings().evidence_dir).get(sha256)
+    except EvidenceError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    audit.record(session, actor=f"user:{user.name}", action="evidence.served", subject=sha256)
+    return Response(
+        data,
+        media_type=mime,
+        headers={
+            "Content-Disposition": f'inline; filename="{sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+def _known_artefact(session: Any, sha256: str) -> str | None:
+    if len(sha256) != 64:
+        return None
+    mime = session.scalar(
+        sa.select(Media.mime).join(CaptureMedia, CaptureMedia.media_sha256 == Media.sha256)
+        .where(Media.sha256 == sha256).limit(1)
+    )  # fmt: skip
+    if mime is not None:
+        return mime if mime.startswith("image/") else "application/octet-stream"
+    if session.scalar(sa.select(Capture.id).where(Capture.screenshot_sha256 == sha256).limit(1)):
+        return "image/png"
+    artefact = sa.or_(Capture.html_sha256 == sha256, Capture.text_sha256 == sha256,
+                      Capture.manifest_sha256 == sha256)  # fmt: skip
+    if session.scalar(sa.select(Capture.id).where(artefact).limit(1)):
+        return "text/plain; charset=utf-8"
+    return None

@@ -1,0 +1,86 @@
+"""Public intake: file a report, look up its status by tracking code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from triage_api.api.deps import SessionDep, client_address
+from triage_api.config import get_settings
+from triage_api.intake import ReportRejected, file_report, public_status
+from triage_api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from triage_api.tasks import enqueue
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+class ReportCreate(BaseModel):
+    url: str = Field(max_length=20_000, description="The reported address (http or https).")
+    category: str | None = Field(default=None, max_length=40)
+    comment: str | None = Field(default=None, max_length=20_000)
+    contact: str | None = Field(default=None, max_length=1_000)
+
+
+class ReportReceipt(BaseModel):
+    tracking_code: str
+    status: str
+
+
+class ReportPublic(BaseModel):
+    tracking_code: str
+    status: str
+    received_at: datetime
+
+
+_limiter: RateLimiter | None = None
+
+
+def rate_limiter() -> RateLimiter:
+    global _limiter
+    if _limiter is None:
+        settings = get_settings()
+        if settings.rate_limit_url:
+            _limiter = RedisRateLimiter(
+                settings.rate_limit_url, settings.report_rate_limit, settings.report_rate_window_s
+            )
+        else:
+            _limiter = MemoryRateLimiter(settings.report_rate_limit, settings.report_rate_window_s)
+    return _limiter
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ReportReceipt)
+def create_report(
+    body: ReportCreate,
+    request: Request,
+    session: SessionDep,
+    limiter: Annotated[RateLimiter, Depends(rate_limiter)],
+) -> ReportReceipt:
+    client = client_address(request)
+    if not limiter.allow(client):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many reports from this address; please wait a minute and try again",
+            headers={"Retry-After": str(get_settings().report_rate_window_s)},
+        )
+    try:
+        filed = file_report(
+            session, url=body.url, category=body.category, comment=body.comment,
+            contact=body.contact, client=client, channel="api",
+        )  # fmt: skip
+    except ReportRejected as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    session.commit()
+    if filed.next_stage:
+        enqueue(filed.next_stage, filed.case_id)
+    return ReportReceipt(tracking_code=filed.tracking_code, status="received")
+
+
+@router.get("/{tracking_code}", response_model=ReportPublic)
+def report_status(tracking_code: str, session: SessionDep) -> ReportPublic:
+    found = public_status(session, tracking_code)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no report has this tracking code")
+    return ReportPublic.model_validate(found)

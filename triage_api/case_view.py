@@ -1,0 +1,87 @@
+"""Everything an analyst sees about one case, as plain data for the API and the UI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from triage_api.config import get_settings
+from triage_api.models import Capture, CaptureMedia, Case, HashList, KnownHash, Match, Report
+from triage_api.scoring import BANDS, current_points, waiting_reason
+
+
+def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    now = datetime.now(UTC)
+    settings = get_settings()
+    capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
+    matches = session.execute(
+        sa.select(Match.media_sha256, Match.hash_type, HashList.name, HashList.trust,
+                  sa.func.coalesce(KnownHash.category, HashList.category).label("category"))
+        .join(KnownHash, KnownHash.id == Match.known_hash_id)
+        .join(HashList, HashList.id == KnownHash.list_id)
+        .where(Match.case_id == case_id)
+    ).all()  # fmt: skip
+    reports = session.scalars(sa.select(Report).where(Report.case_id == case_id).order_by(Report.id))
+    ready = case.stage == "ready"
+    return {
+        "id": case.id,
+        "url": case.canonical_url,
+        "host": case.host,
+        "status": case.status,
+        "stage": case.stage,
+        "band": BANDS.get(case.band, "unlikely") if ready else None,
+        "points": round(current_points(case.base_points, case.created_at, now, settings), 2)
+        if ready else None,
+        "category": case.claimed_category,
+        "reasons": [*case.reasons, waiting_reason(case.created_at, now, settings)] if ready else [],
+        "created_at": case.created_at.isoformat(),
+        "reports": [
+            {"id": r.id, "category": r.category, "comment": r.comment, "channel": r.channel,
+             "created_at": r.created_at.isoformat(), "submitted_url": r.submitted_url}
+            for r in reports
+        ],
+        "capture": _capture(session, capture) if capture else None,
+        "matches": [
+            {"media_sha256": m.media_sha256, "hash_type": m.hash_type, "list": m.name,
+             "trust": m.trust, "category": m.category}
+            for m in matches
+        ],
+    }  # fmt: skip
+
+
+def _capture(session: Session, capture: Capture) -> dict[str, Any]:
+    media = session.scalars(
+        sa.select(CaptureMedia).where(CaptureMedia.capture_id == capture.id).order_by(CaptureMedia.id)
+    ).all()
+    return {
+        "id": capture.id,
+        "requested_url": capture.requested_url,
+        "final_url": capture.final_url,
+        "http_status": capture.http_status,
+        "title": capture.title,
+        "redirect_chain": capture.redirect_chain,
+        "server_ip": capture.server_ip,
+        "outcome": capture.outcome,
+        "error": capture.error,
+        "browser_version": capture.browser_version,
+        "started_at": capture.started_at.isoformat(),
+        "finished_at": capture.finished_at.isoformat() if capture.finished_at else None,
+        "screenshot_sha256": capture.screenshot_sha256,
+        "html_sha256": capture.html_sha256,
+        "text_sha256": capture.text_sha256,
+        "manifest_sha256": capture.manifest_sha256,
+        "media": [
+            {"url": link.url, "sha256": link.media.sha256, "md5": link.media.md5,
+             "sha1": link.media.sha1, "phash": link.media.phash, "dhash": link.media.dhash,
+             "pdq": link.media.pdq, "mime": link.media.mime, "size": link.media.size,
+             "width": link.media.width, "height": link.media.height,
+             "hash_error": link.media.hash_error}
+            for link in media
+        ],
+    }  # fmt: skip

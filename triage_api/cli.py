@@ -1,0 +1,318 @@
+"""The `hotline` command line. Exit codes: 0 done, 1 failed, 2 unusable input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _settings() -> Any:
+    from triage_api.config import get_settings
+
+    return get_settings()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from triage_api.db import upgrade
+
+    upgrade()
+    print(f"database at {_settings().db_url.split('@')[-1]} is up to date")
+    return EXIT_OK
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from triage_api.db import session_scope
+    from triage_api.security import UserError, add_user
+
+    try:
+        with session_scope() as session:
+            user, token = add_user(session, name=args.name, role=args.role)
+            from triage_api import audit
+
+            audit.record(session, actor="cli", action="user.added", subject=f"user:{user.name}")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"user '{args.name}' ({args.role}) created; API token (shown once, keep it safe):")
+    print(token)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from triage_api.db import session_scope
+    from triage_api.intake import ReportRejected, file_report
+    from triage_api.tasks import enqueue
+
+    try:
+        with session_scope() as session:
+            filed = file_report(session, url=args.url, category=args.category,
+                                comment=args.comment, channel="cli")  # fmt: skip
+    except ReportRejected as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if filed.next_stage:
+        enqueue(filed.next_stage, filed.case_id)
+    print(filed.tracking_code)
+    return EXIT_OK
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from triage_api.db import session_scope
+    from triage_api.queue import ranked_cases
+
+    with session_scope() as session:
+        items = ranked_cases(session, limit=args.limit)
+    if args.json:
+        for item in items:
+            print(json.dumps(item.as_dict(), ensure_ascii=False))
+        return EXIT_OK
+    if not items:
+        print("the queue is empty")
+    for rank, item in enumerate(items, start=1):
+        why = "; ".join(f"{r['text']} {float(r['points']):+.1f}" for r in item.reasons)  # type: ignore[arg-type]
+        print(f"{rank:>3}. [{item.band}] {item.points:8.1f}  case {item.case_id}  {item.url}")
+        print(f"       {item.category or '-'} · {item.reports} report(s) · {why}")
+    return EXIT_OK
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    from classifiers.hashing import MAX_PIXELS, hash_media
+
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            data = _read_limited(Path(name), args.max_bytes)
+            hashes = hash_media(data, max_pixels=MAX_PIXELS)
+            row: dict[str, Any] = {"path": name} | {
+                k: v for k, v in hashes.as_dict().items()
+                if k in ("sha256", "md5", "sha1", "phash", "dhash", "pdq", "pdq_quality")
+            }  # fmt: skip
+            if hashes.error:
+                row["error"] = hashes.error
+        except OSError as exc:
+            row, status = {"path": name, "error": f"{exc.strerror or exc}"}, EXIT_BAD_INPUT
+        print(json.dumps(row, ensure_ascii=False))
+    return status
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"file is larger than {limit} bytes")
+    return data
+
+
+def cmd_hashlist_import(args: argparse.Namespace) -> int:
+    from classifiers.hashlist import HashListFormatError
+    from triage_api.db import session_scope
+    from triage_api.hashlists import HashListError, get_or_create_list, import_csv
+
+    def progress(rows: int) -> None:
+        print(f"\r{rows} rows read…", end="", file=sys.stderr, flush=True)
+
+    try:
+        with session_scope() as session, open(args.file, encoding="utf-8-sig", newline="") as f:
+            hash_list = get_or_create_list(session, name=args.list, category=args.category,
+                                           source=args.source or args.file, trust=args.trust)  # fmt: skip
+            result = import_csv(session, f, hash_list=hash_list, skip_bad=args.skip_bad,
+                                progress=progress)  # fmt: skip
+    except (OSError, UnicodeDecodeError, HashListFormatError, HashListError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(file=sys.stderr)
+    for error in result.errors[:50]:
+        print(f"{args.file}:{error.line}: {error.message}", file=sys.stderr)
+    if len(result.errors) > 50:
+        print(f"… and {len(result.errors) - 50} more bad rows", file=sys.stderr)
+    if result.aborted:
+        print(f"nothing imported: {len(result.errors)} bad row(s); fix them or pass --skip-bad",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    skipped = f", {len(result.errors)} bad row(s) skipped" if result.errors else ""
+    print(f"list '{result.list_name}': {result.added} new hash(es) from {result.read} row(s){skipped}")
+    return EXIT_OK
+
+
+def cmd_hashlist_export(args: argparse.Namespace) -> int:
+    from triage_api.db import session_scope
+    from triage_api.hashlists import export_csv
+
+    with session_scope() as session:
+        count = export_csv(session, sys.stdout, list_name=args.list)
+    print(f"{count} hash(es) exported", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_hashlist_list(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from triage_api.db import session_scope
+    from triage_api.models import HashList, KnownHash
+
+    with session_scope() as session:
+        rows = session.execute(
+            sa.select(HashList.name, HashList.category, HashList.trust, sa.func.count(KnownHash.id))
+            .outerjoin(KnownHash, KnownHash.list_id == HashList.id)
+            .group_by(HashList.id).order_by(HashList.name)
+        ).all()  # fmt: skip
+    for name, category, trust, count in rows:
+        print(f"{name}\t{category}\t{trust}\t{count}")
+    return EXIT_OK
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    from triage_api.canonical_url import InvalidUrl, canonicalize
+    from crawler.capture_dir import write_capture_dir
+    from triage_api.pipeline import take_capture
+
+    try:
+        url = canonicalize(args.url).url
+    except InvalidUrl as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(f"error: {out} exists and is not empty", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    result = take_capture(url)
+    write_capture_dir(result, out)
+    print(json.dumps({"out": str(out), "outcome": result.outcome, "error": result.error}))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("triage_api.api.app:app", host=args.host, port=args.port, workers=args.workers,
+                log_level="info", proxy_headers=False)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from triage_api.celery_app import app
+
+    argv = ["worker", "-Q", args.queues, "-c", str(args.concurrency), "--loglevel", args.loglevel,
+            "-n", f"hotline-{os.getpid()}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
+    if not args.no_beat:
+        argv.append("-B")
+    app.worker_main(argv)
+    return EXIT_OK
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    from triage_api.celery_app import app
+
+    app.start(["beat", "--loglevel", args.loglevel])
+    return EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from triage_api.tasks import reconcile
+
+    print(f"{reconcile()} stuck case(s) re-queued")
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from crawler.sandbox import serve_forever
+
+    serve_forever(args.port)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from triage_api.demo import run_demo
+
+    return run_demo(port=args.port, host=args.host, once=args.once)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
+            parent: Any = sub) -> argparse.ArgumentParser:  # fmt: skip
+        command = parent.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    demo = add("demo", cmd_demo, "run everything locally with the sandbox web and sample reports")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--once", action="store_true", help="exit once the queue is built")
+    serve = add("serve", cmd_serve, "serve the API and the analysts' UI")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    worker = add("worker", cmd_worker, "run a Celery worker (capture and analysis queues)")
+    worker.add_argument("--queues", "-Q", default="capture,analysis")
+    worker.add_argument("--concurrency", "-c", type=int, default=2)
+    worker.add_argument("--no-beat", action="store_true", help="do not run the scheduler here")
+    worker.add_argument("--loglevel", default="INFO")
+    beat = add("beat", cmd_beat, "run the scheduler alone (scale-out)")
+    beat.add_argument("--loglevel", default="INFO")
+    add("reconcile", cmd_reconcile, "re-queue cases stuck in a pipeline stage, once")
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    add("upgrade", cmd_db_upgrade, "create or migrate the database schema", db)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user_command", required=True)
+    user_add = add("add", cmd_user_add, "add a user and print a new API token once", user)
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=["analyst", "supervisor", "admin"])
+
+    report = add("report", cmd_report, "file a report; prints the tracking code")
+    report.add_argument("url")
+    report.add_argument("--category")
+    report.add_argument("--comment")
+
+    queue = add("queue", cmd_queue, "show the ranked queue")
+    queue.add_argument("--limit", type=int, default=20)
+    queue.add_argument("--json", action="store_true")
+
+    hashing = add("hash", cmd_hash, "print the hashes of files as JSON lines")
+    hashing.add_argument("files", nargs="+")
+    hashing.add_argument("--max-bytes", type=int, default=100 * 1024 * 1024)
+
+    hashlist = sub.add_parser("hashlist", help="hash lists").add_subparsers(
+        dest="hashlist_command", required=True
+    )
+    imp = add("import", cmd_hashlist_import, "import a CSV hash list (header hash_type,hash)", hashlist)
+    imp.add_argument("file")
+    imp.add_argument("--list", required=True)
+    imp.add_argument("--category", required=True)
+    imp.add_argument("--format", default="csv", choices=["csv"])
+    imp.add_argument("--source")
+    imp.add_argument("--trust", default="trusted", choices=["trusted", "untrusted"])
+    imp.add_argument("--skip-bad", action="store_true", help="import good rows, report bad ones")
+    exp = add("export", cmd_hashlist_export, "write hash lists as CSV to standard output", hashlist)
+    exp.add_argument("--list")
+    add("list", cmd_hashlist_list, "show hash lists and their sizes", hashlist)
+
+    capture = add("capture", cmd_capture, "capture one URL into a directory")
+    capture.add_argument("url")
+    capture.add_argument("--out", required=True)
+
+    sandbox = add("sandbox", cmd_sandbox, "serve the synthetic sandbox web on 127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

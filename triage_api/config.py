@@ -1,0 +1,102 @@
+"""One place for every setting: embedded defaults, `HOTLINE_*` variables for the scale-out engines."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SEVERITY: dict[str, float] = {
+    "csam": 10.0,
+    "extremism": 8.0,
+    "suicide": 8.0,
+    "drugs": 7.0,
+    "weapons": 6.0,
+    "fraud": 5.0,
+    "pornography": 4.0,
+    "gambling": 3.0,
+    "benign": 0.0,
+}
+
+
+class Settings(BaseSettings):
+    """Embedded engines unless `HOTLINE_DATABASE_URL` / `HOTLINE_BROKER_URL` say otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+    rate_limit_url: str | None = Field(
+        default=None, description="Redis URL for the shared intake rate limit; memory if unset."
+    )
+
+    # Intake
+    report_rate_limit: int = Field(default=30, description="Reports per client per window.")
+    report_rate_window_s: int = 60
+    trust_forwarded_for: bool = False
+
+    # Capture
+    chromium_path: str | None = None
+    capture_timeout_s: float = 45.0
+    capture_max_image_bytes: int = 10 * 1024 * 1024
+    capture_max_images: int = 50
+    capture_max_total_bytes: int = 60 * 1024 * 1024
+    capture_viewport: tuple[int, int] = (1280, 900)
+    capture_max_screenshot_height: int = 12000
+    host_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Host → 'ip:port' for the browser (sandbox web); others resolve normally.",
+    )
+    host_map_only: bool = Field(
+        default=False, description="When a host map is set, every other host is NOTFOUND."
+    )
+
+    # Pipeline
+    task_hard_limit_s: int = 120
+    stage_limit_s: int = Field(
+        default=180, description="A case left in a pipeline stage longer than this is re-enqueued."
+    )
+    stage_max_attempts: int = 5
+    reconcile_every_s: float = 30.0
+    visibility_timeout_s: int = 600
+
+    # Scoring
+    severity: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    points_per_severity: float = 10.0
+    points_per_extra_reporter: float = 5.0
+    max_reporter_points: float = 50.0
+    points_per_waiting_hour: float = 2.0
+    points_known_match: float = 1000.0
+    points_capture_failed: float = -5.0
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.resolved_data_dir / "evidence"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'hotline.sqlite'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or "filesystem://localhost/"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.celery_broker_url.startswith("filesystem://")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.resolved_data_dir / "broker"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,243 @@
+"""The hotline's records: reports, cases, captures, media, hash lists, decisions, users, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC on both engines (SQLite drops the zone, so we put it back)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """Only the sha256 of a token is kept; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship()
+
+
+class Case(Base):
+    """All reports of one canonical URL while it is open; the unit analysts decide on.
+
+    `open_key` holds the canonical URL while the case is open and NULL afterwards, so a unique
+    index lets at most one open case per URL exist on both engines.
+    """
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(sa.Text, index=True)
+    host: Mapped[str] = mapped_column(sa.String(255), index=True)
+    open_key: Mapped[str | None] = mapped_column(sa.Text, unique=True)
+    source: Mapped[str] = mapped_column(sa.String(20), default="public")
+    status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
+    stage: Mapped[str] = mapped_column(sa.String(20), default="capture", index=True)
+    stage_since: Mapped[datetime] = mapped_column(default=utcnow)
+    stage_attempts: Mapped[int] = mapped_column(default=0)
+    report_count: Mapped[int] = mapped_column(default=0)
+    claimed_category: Mapped[str | None] = mapped_column(sa.String(40))
+    band: Mapped[int] = mapped_column(default=0)
+    base_points: Mapped[float] = mapped_column(default=0.0)
+    rank_key: Mapped[float] = mapped_column(default=0.0)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    last_capture_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
+
+    __table_args__ = (sa.Index("ix_cases_queue", "status", "stage", "band", "rank_key"),)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    submitted_url: Mapped[str] = mapped_column(sa.Text)
+    canonical_url: Mapped[str] = mapped_column(sa.Text)
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    contact: Mapped[str | None] = mapped_column(sa.String(320))
+    channel: Mapped[str] = mapped_column(sa.String(20), default="api")
+    client_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="reports")
+
+
+class Capture(Base):
+    """One visit of the browser to a case's URL; artefacts live in the evidence store by sha256."""
+
+    __tablename__ = "captures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="initial")
+    requested_url: Mapped[str] = mapped_column(sa.Text)
+    final_url: Mapped[str | None] = mapped_column(sa.Text)
+    http_status: Mapped[int | None]
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    redirect_chain: Mapped[list[Any]] = mapped_column(default=list)
+    server_ip: Mapped[str | None] = mapped_column(sa.String(64))
+    screenshot_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    html_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    text_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    manifest_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    browser_version: Mapped[str | None] = mapped_column(sa.String(80))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    outcome: Mapped[str] = mapped_column(sa.String(30), default="ok")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    media: Mapped[list[CaptureMedia]] = relationship(order_by="CaptureMedia.id")
+
+
+class Media(Base):
+    """One distinct file, content-addressed: seen in any number of captures."""
+
+    __tablename__ = "media"
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    md5: Mapped[str] = mapped_column(sa.String(32), index=True)
+    sha1: Mapped[str] = mapped_column(sa.String(40))
+    phash: Mapped[str | None] = mapped_column(sa.String(16), index=True)
+    dhash: Mapped[str | None] = mapped_column(sa.String(16))
+    pdq: Mapped[str | None] = mapped_column(sa.String(64))
+    pdq_quality: Mapped[int | None]
+    mime: Mapped[str | None] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    hash_error: Mapped[str | None] = mapped_column(sa.Text)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaptureMedia(Base):
+    __tablename__ = "capture_media"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(sa.ForeignKey("captures.id"), index=True)
+    media_sha256: Mapped[str] = mapped_column(sa.ForeignKey("media.sha256"), index=True)
+    url: Mapped[str] = mapped_column(sa.Text)
+    media: Mapped[Media] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("capture_id", "media_sha256"),)
+
+
+class HashList(Base):
+    __tablename__ = "hash_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    source: Mapped[str] = mapped_column(sa.String(200), default="")
+    category: Mapped[str] = mapped_column(sa.String(40))
+    trust: Mapped[str] = mapped_column(sa.String(20), default="trusted")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnownHash(Base):
+    __tablename__ = "known_hashes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("hash_lists.id"), index=True)
+    hash_type: Mapped[str] = mapped_column(sa.String(20))
+    value: Mapped[str] = mapped_column(sa.String(128))
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    hash_list: Mapped[HashList] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("list_id", "hash_type", "value"),
+        sa.Index("ix_known_hashes_lookup", "hash_type", "value"),
+    )
+
+
+class Match(Base):
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    capture_id: Mapped[int] = mapped_column(sa.ForeignKey("captures.id"))
+    media_sha256: Mapped[str] = mapped_column(sa.ForeignKey("media.sha256"))
+    known_hash_id: Mapped[int] = mapped_column(sa.ForeignKey("known_hashes.id"))
+    hash_type: Mapped[str] = mapped_column(sa.String(20))
+    distance: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    known_hash: Mapped[KnownHash] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "media_sha256", "known_hash_id"),)
+
+
+class Classification(Base):
+    __tablename__ = "classifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    capture_id: Mapped[int] = mapped_column(sa.ForeignKey("captures.id"))
+    model: Mapped[str] = mapped_column(sa.String(80))
+    version: Mapped[str] = mapped_column(sa.String(40))
+    label: Mapped[str] = mapped_column(sa.String(40))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    explanation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("capture_id", "model"),)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(sa.String(30))
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    legal_basis: Mapped[str | None] = mapped_column(sa.Text)
+    duplicate_of: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE on both engines."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(120))
+    action: Mapped[str] = mapped_column(sa.String(60))
+    subject: Mapped[str | None] = mapped_column(sa.String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

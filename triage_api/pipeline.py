@@ -1,0 +1,240 @@
+"""The work of each pipeline stage, by case id: capture → analyse → score → ready.
+
+Every stage re-reads the case, does its work, and moves the case on with a compare-and-set on
+`stage`, so a job that runs twice (redelivery, reconciler) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from classifiers.hashing import digests, hash_media
+from crawler.capture import CaptureLimits, CaptureResult, capture_url
+from crawler.evidence import EvidenceStore
+from triage_api.config import Settings, get_settings
+from triage_api.db import session_scope
+from triage_api.models import (
+    Capture,
+    CaptureMedia,
+    Case,
+    HashList,
+    KnownHash,
+    Match,
+    Media,
+    Report,
+    utcnow,
+)
+from triage_api.scoring import KnownMatch, ScoreInputs, score_case
+from triage_api.sqlutil import advance_stage, insert_ignore
+
+log = logging.getLogger(__name__)
+STAGES = ("capture", "analyse", "score")
+EXACT_TYPES = ("sha256", "md5", "sha1")
+
+
+@dataclass(frozen=True, slots=True)
+class StageJob:
+    """What to capture for a case, read before the slow part runs outside any transaction."""
+
+    case_id: int
+    url: str
+
+
+def begin_capture(case_id: int) -> StageJob | None:
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.stage != "capture":
+            return None
+        return StageJob(case.id, case.canonical_url)
+
+
+def take_capture(url: str, settings: Settings | None = None) -> CaptureResult:
+    settings = settings or get_settings()
+    limits = CaptureLimits(
+        timeout_s=settings.capture_timeout_s,
+        max_image_bytes=settings.capture_max_image_bytes,
+        max_images=settings.capture_max_images,
+        max_total_bytes=settings.capture_max_total_bytes,
+        viewport=settings.capture_viewport,
+        max_screenshot_height=settings.capture_max_screenshot_height,
+    )
+    return capture_url(
+        url,
+        limits=limits,
+        chromium_path=settings.chromium_path,
+        host_map=settings.host_map,
+        host_map_only=settings.host_map_only,
+    )
+
+
+def store_capture(case_id: int, result: CaptureResult) -> bool:
+    """Keep the evidence and move the case to `analyse`; False if another job got there first."""
+    store = EvidenceStore(get_settings().evidence_dir)
+    put = store.put
+    screenshot = put(result.screenshot) if result.screenshot else None
+    html = put(result.html.encode("utf-8", "replace")) if result.html is not None else None
+    text = put(result.text.encode("utf-8", "replace")) if result.text is not None else None
+    media_rows, links = [], []
+    for image in result.images:
+        sha256 = put(image.data)
+        _, md5, sha1 = digests(image.data)
+        media_rows.append({"sha256": sha256, "md5": md5, "sha1": sha1, "size": len(image.data),
+                           "mime": image.content_type, "first_seen_at": utcnow()})  # fmt: skip
+        links.append((sha256, image.url))
+    manifest = result.manifest() | {
+        "artefacts": {"screenshot": screenshot, "html": html, "text": text},
+        "media": [{"sha256": sha, "url": url} for sha, url in links],
+    }
+    manifest_sha = put(json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode())
+    with session_scope() as session:
+        if not advance_stage(session, Case, case_id, from_stage="capture", stage="analyse",
+                             stage_since=utcnow(), stage_attempts=0):  # fmt: skip
+            return False
+        capture = Capture(
+            case_id=case_id, requested_url=result.requested_url, final_url=result.final_url,
+            http_status=result.http_status, title=result.title, redirect_chain=result.redirect_chain,
+            server_ip=result.server_ip, screenshot_sha256=screenshot, html_sha256=html,
+            text_sha256=text, manifest_sha256=manifest_sha, browser_version=result.browser_version,
+            error=result.error, outcome=result.outcome, started_at=result.started_at,
+            finished_at=result.finished_at or utcnow(),
+        )  # fmt: skip
+        session.add(capture)
+        session.flush()
+        insert_ignore(session, Media, _unique(media_rows))
+        seen: set[str] = set()
+        for sha256, url in links:
+            if sha256 not in seen:
+                seen.add(sha256)
+                session.add(CaptureMedia(capture_id=capture.id, media_sha256=sha256, url=url[:8000]))
+        session.execute(sa.update(Case).where(Case.id == case_id).values(last_capture_id=capture.id))
+    return True
+
+
+def record_failed_capture(case_id: int, url: str, error: str) -> bool:
+    """When capturing keeps failing, the case still goes to analysts, with the failure shown."""
+    now = datetime.now(UTC)
+    result = CaptureResult(requested_url=url, started_at=now, finished_at=now)
+    result.outcome, result.error = "failed", error
+    return store_capture(case_id, result)
+
+
+def analyse(case_id: int) -> bool:
+    """Hash the capture's media and match them against the known-hash lists."""
+    store = EvidenceStore(get_settings().evidence_dir)
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.stage != "analyse":
+            return False
+        capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
+        media = [link.media for link in capture.media] if capture else []
+        for item in media:
+            if item.phash is None and item.hash_error is None:
+                _fill_hashes(item, store)
+        if capture is not None:
+            _record_matches(session, case_id, capture.id, media)
+        return advance_stage(session, Case, case_id, from_stage="analyse", stage="score",
+                             stage_since=utcnow(), stage_attempts=0)  # fmt: skip
+
+
+def _fill_hashes(item: Media, store: EvidenceStore) -> None:
+    try:
+        hashes = hash_media(store.get(item.sha256))
+    except Exception as exc:  # evidence missing or altered: record, do not crash the stage
+        item.hash_error = str(exc)[:2000]
+        return
+    item.phash, item.dhash = hashes.phash, hashes.dhash
+    item.pdq, item.pdq_quality = hashes.pdq, hashes.pdq_quality
+    item.width, item.height = hashes.width, hashes.height
+    item.mime = hashes.mime or item.mime
+    item.hash_error = hashes.error
+
+
+def _record_matches(session: sa.orm.Session, case_id: int, capture_id: int, media: list[Media]) -> None:
+    by_value: dict[tuple[str, str], str] = {}
+    for item in media:
+        for kind in EXACT_TYPES:
+            by_value[(kind, getattr(item, kind))] = item.sha256
+    if not by_value:
+        return
+    conditions = [
+        sa.and_(KnownHash.hash_type == kind, KnownHash.value.in_([v for k, v in by_value if k == kind]))
+        for kind in EXACT_TYPES
+    ]
+    rows = session.execute(sa.select(KnownHash.id, KnownHash.hash_type, KnownHash.value)
+                           .where(sa.or_(*conditions))).all()  # fmt: skip
+    insert_ignore(session, Match, [
+        {"case_id": case_id, "capture_id": capture_id, "media_sha256": by_value[(r.hash_type, r.value)],
+         "known_hash_id": r.id, "hash_type": r.hash_type, "distance": 0, "created_at": utcnow()}
+        for r in rows
+    ])  # fmt: skip
+
+
+def score(case_id: int) -> bool:
+    settings = get_settings()
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.stage != "score":
+            return False
+        categories = list(session.scalars(sa.select(Report.category).where(Report.case_id == case_id)))
+        reporters = session.scalar(
+            sa.select(sa.func.count(sa.distinct(sa.func.coalesce(Report.client_hash, Report.tracking_code))))
+            .where(Report.case_id == case_id)
+        )  # fmt: skip
+        matches = [
+            KnownMatch(row.name, row.category or row.list_category, row.hash_type, row.trust)
+            for row in session.execute(
+                sa.select(HashList.name, HashList.trust, HashList.category.label("list_category"),
+                          KnownHash.category, Match.hash_type)
+                .join(KnownHash, KnownHash.id == Match.known_hash_id)
+                .join(HashList, HashList.id == KnownHash.list_id)
+                .where(Match.case_id == case_id)
+            )
+        ]  # fmt: skip
+        capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
+        inputs = ScoreInputs(
+            created_at=case.created_at, claimed_categories=categories, reporters=reporters or 1,
+            matches=matches, capture_outcome=capture.outcome if capture else None,
+            http_status=capture.http_status if capture else None,
+        )  # fmt: skip
+        result = score_case(inputs, settings)
+        return advance_stage(
+            session, Case, case_id, from_stage="score", stage="ready", stage_since=utcnow(),
+            stage_attempts=0, band=result.band, base_points=result.base_points,
+            rank_key=result.rank_key, reasons=result.reasons, claimed_category=result.category,
+        )  # fmt: skip
+
+
+def stuck_cases(now: datetime | None = None) -> list[tuple[int, str, int, str]]:
+    """Cases left in a pipeline stage past its limit: (id, stage, attempts, url)."""
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=settings.stage_limit_s)
+    with session_scope() as session:
+        rows = session.execute(
+            sa.select(Case.id, Case.stage, Case.stage_attempts, Case.canonical_url, Case.stage_since)
+            .where(Case.status == "open", Case.stage.in_(STAGES), Case.stage_since < cutoff)
+            .order_by(Case.stage_since)
+            .limit(500)
+        ).all()
+        claimed = []
+        for row in rows:
+            moved = session.execute(
+                sa.update(Case)
+                .where(Case.id == row.id, Case.stage == row.stage, Case.stage_since == row.stage_since)
+                .values(stage_since=now, stage_attempts=Case.stage_attempts + 1)
+            )
+            if getattr(moved, "rowcount", 0):
+                claimed.append((row.id, row.stage, row.stage_attempts + 1, row.canonical_url))
+        return claimed
+
+
+def _unique(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    seen: dict[object, dict[str, object]] = {}
+    for row in rows:
+        seen.setdefault(row["sha256"], row)
+    return list(seen.values())

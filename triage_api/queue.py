@@ -1,0 +1,74 @@
+"""The analysts' queue: open cases ready for review, best first, each with its reasons."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from triage_api.config import get_settings
+from triage_api.models import Capture, Case
+from triage_api.scoring import BANDS, current_points, waiting_reason
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    case_id: int
+    url: str
+    band: str
+    points: float
+    category: str | None
+    reports: int
+    title: str | None
+    http_status: int | None
+    capture_outcome: str | None
+    created_at: str
+    reasons: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ranked_cases(session: Session, *, limit: int = 50, offset: int = 0) -> list[QueueItem]:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    limit = max(1, min(limit, MAX_LIMIT))
+    rows = session.execute(
+        sa.select(Case, Capture.title, Capture.http_status, Capture.outcome)
+        .outerjoin(Capture, Capture.id == Case.last_capture_id)
+        .where(Case.status == "open", Case.stage == "ready")
+        .order_by(Case.band.desc(), Case.rank_key.desc(), Case.id)
+        .limit(limit)
+        .offset(max(0, offset))
+    ).all()
+    items = []
+    for case, title, status, outcome in rows:
+        reasons = [*case.reasons, waiting_reason(case.created_at, now, settings)]
+        items.append(
+            QueueItem(
+                case_id=case.id,
+                url=case.canonical_url,
+                band=BANDS.get(case.band, "unlikely"),
+                points=round(current_points(case.base_points, case.created_at, now, settings), 2),
+                category=case.claimed_category,
+                reports=case.report_count,
+                title=title,
+                http_status=status,
+                capture_outcome=outcome,
+                created_at=case.created_at.isoformat(),
+                reasons=reasons,
+            )
+        )
+    return items
+
+
+def pipeline_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(Case.stage, sa.func.count()).where(Case.status == "open").group_by(Case.stage)
+    ).all()
+    return {stage: count for stage, count in rows}

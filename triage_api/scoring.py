@@ -1,0 +1,111 @@
+"""An explainable priority for a case: a band first, then points, each point with its reason.
+
+Waiting time must grow a case's priority without re-scoring every case every minute. With points
+that grow linearly in waiting hours, ordering by `base_points - rate * created_hours` is the same as
+ordering by the current total, so the queue sorts on a stored `rank_key` and shows current points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from triage_api.config import Settings
+
+BANDS = {3: "confirmed-likely", 2: "likely", 1: "possible", 0: "unlikely"}
+EPOCH_HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class KnownMatch:
+    list_name: str
+    category: str
+    hash_type: str
+    trust: str = "trusted"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreInputs:
+    created_at: datetime
+    claimed_categories: list[str | None]
+    reporters: int
+    matches: list[KnownMatch] = field(default_factory=list)
+    capture_outcome: str | None = None
+    http_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    band: int
+    base_points: float
+    rank_key: float
+    category: str | None
+    reasons: list[dict[str, object]]
+
+    @property
+    def band_name(self) -> str:
+        return BANDS[self.band]
+
+
+def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
+    reasons: list[dict[str, object]] = []
+    band = 0
+    category = _most_severe(inputs.claimed_categories, settings)
+    trusted = [m for m in inputs.matches if m.trust == "trusted"]
+    if trusted:
+        band = 3
+        names = ", ".join(sorted({f"{m.list_name} ({m.category}, {m.hash_type})" for m in trusted}))
+        reasons.append(_reason("known_match", settings.points_known_match, f"on list {names}"))
+        category = _most_severe([m.category for m in trusted], settings) or category
+    elif inputs.matches:
+        band = max(band, 2)
+        names = ", ".join(sorted({m.list_name for m in inputs.matches}))
+        reasons.append(
+            _reason("known_match", settings.points_known_match / 4, f"on untrusted list {names}")
+        )
+    severity = settings.severity.get(category or "", 0.0)
+    if severity:
+        reasons.append(
+            _reason(
+                "claimed_category",
+                severity * settings.points_per_severity,
+                f"reported as {category} (severity {severity:g})",
+            )
+        )
+        band = max(band, 1)
+    extra = max(0, inputs.reporters - 1)
+    if extra:
+        points = min(settings.max_reporter_points, extra * settings.points_per_extra_reporter)
+        reasons.append(_reason("reporters", points, f"{inputs.reporters} reports"))
+    if inputs.capture_outcome and inputs.capture_outcome != "ok":
+        reasons.append(
+            _reason("capture_failed", settings.points_capture_failed, f"capture {inputs.capture_outcome}")
+        )
+    elif inputs.http_status is not None and inputs.http_status >= 400:
+        reasons.append(
+            _reason("offline", settings.points_capture_failed, f"page answered {inputs.http_status}")
+        )
+    base = sum(float(r["points"]) for r in reasons)  # type: ignore[arg-type]
+    created_hours = inputs.created_at.timestamp() / EPOCH_HOUR
+    rank_key = base - settings.points_per_waiting_hour * created_hours
+    return Score(band, round(base, 3), rank_key, category, reasons)
+
+
+def waiting_reason(created_at: datetime, now: datetime, settings: Settings) -> dict[str, object]:
+    hours = max(0.0, (now - created_at).total_seconds() / EPOCH_HOUR)
+    return _reason("waiting", settings.points_per_waiting_hour * hours, f"waiting {hours:.1f} h")
+
+
+def current_points(base_points: float, created_at: datetime, now: datetime, settings: Settings) -> float:
+    return base_points + float(waiting_reason(created_at, now, settings)["points"])  # type: ignore[arg-type]
+
+
+def _most_severe(categories: list[str | None], settings: Settings) -> str | None:
+    known = [c for c in categories if c]
+    if not known:
+        return None
+    return max(known, key=lambda c: (settings.severity.get(c, 0.0), c))
+
+
+def _reason(code: str, points: float, text: str) -> dict[str, object]:
+    return {"code": code, "points": round(points, 2), "text": text}
