@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help venv chromium demo test unit lint typecheck bench clean
+
+help:
+	@echo "make demo   - install, find or install Chromium, run the hotline on the sandbox web"
+	@echo "make test   - install, find or install Chromium, run lint and the whole test suite"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+chromium: venv
+	$(PY) -m crawler.install_browser
+
+demo: chromium
+	$(VENV)/bin/hotline demo
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+test: chromium lint typecheck
+	$(PY) -m pytest -ra
+
+unit: venv
+	$(PY) -m pytest -ra tests/unit
+
+bench: chromium
+	$(PY) benchmarks/bench_intake.py
+	$(PY) benchmarks/bench_capture.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,205 @@
+"""Report → capture → hash → score → queue, with a real API, Celery worker and Chromium.
+
+Runs once with the embedded engines (SQLite, filesystem broker) and once with PostgreSQL + Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from classifiers.hashing import digests
+from crawler import sandbox_sites
+from crawler.sandbox import SandboxWeb
+from tests.stack import Stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxWeb]:
+    with SandboxWeb() as web:
+        yield web
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def stack(request: pytest.FixtureRequest, sandbox: SandboxWeb, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp(f"stack-{request.param}")
+    database = None
+    if request.param == "postgres":
+        admin = request.getfixturevalue("pg_server")
+        redis_url = request.getfixturevalue("redis_server")
+        database = f"hl_test_{secrets.token_hex(4)}"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{database}"')
+        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        stack = Stack(data_dir, sandbox.host_map, database_url=f"{base}/{database}",
+                      broker_url=redis_url, rate_limit_url=redis_url)  # fmt: skip
+    else:
+        stack = Stack(data_dir, sandbox.host_map)
+    try:
+        stack.start()
+        yield stack
+    except BaseException:
+        print(stack.logs())
+        raise
+    finally:
+        stack.stop()
+        if database:
+            with psycopg.connect(request.getfixturevalue("pg_server"), autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def analyst(stack: Stack) -> str:
+    return stack.add_user(f"analyst-{secrets.token_hex(3)}", "analyst")
+
+
+def _known_list(stack: Stack, tmp: Path) -> None:
+    sha256, md5, _ = digests(sandbox_sites.image_bytes(sandbox_sites.KNOWN_IMAGE))
+    listing = tmp / "known.csv"
+    listing.write_text(f"hash_type,hash\nsha256,{sha256}\nmd5,{md5.upper()}\n")
+    stack.cli("hashlist", "import", str(listing), "--list", "partner-list", "--category", "extremism")
+
+
+def test_reports_become_a_ranked_queue_from_real_captures(stack: Stack, analyst: str, tmp_path: Path) -> None:
+    _known_list(stack, tmp_path)
+    receipts = []
+    for number, (url, category) in enumerate(sandbox_sites.SAMPLE_REPORTS):
+        answer = stack.report(url, category, client=f"203.0.113.{number}")
+        assert answer.status_code == 201, answer.text
+        receipts.append(answer.json())
+    assert all(r["status"] == "received" for r in receipts)
+    assert len({r["tracking_code"] for r in receipts}) == len(receipts)
+    stack.wait_ready()
+
+    headers = {"Authorization": f"Bearer {analyst}"}
+    queue = httpx.get(f"{stack.base}/api/v1/queue", headers=headers, timeout=30).json()["items"]
+    urls = [item["url"] for item in queue]
+    assert len(urls) == len(set(urls)) == len(sandbox_sites.SAMPLE_REPORTS) - 1
+    top = queue[0]
+    assert top["url"] == "http://ortaq-forum.kz/"
+    assert top["band"] == "confirmed-likely"
+    assert any("partner-list" in r["text"] for r in top["reasons"])
+    points = [item["points"] for item in queue if item["band"] == queue[1]["band"]]
+    assert points == sorted(points, reverse=True)
+    assert queue[-1]["band"] == "unlikely"
+
+    joined = next(item for item in queue if item["url"] == "http://tez-kladka.kz/")
+    assert joined["reports"] == 2
+
+    case = httpx.get(f"{stack.base}/api/v1/cases/{top['case_id']}", headers=headers, timeout=30).json()
+    capture = case["capture"]
+    assert capture["outcome"] == "ok" and capture["http_status"] == 200
+    assert capture["title"].startswith("Ortaq forum")
+    assert len(capture["media"]) == 2 and all(m["phash"] for m in capture["media"])
+    assert {m["list"] for m in case["matches"]} == {"partner-list"}
+    shot = httpx.get(f"{stack.base}/api/v1/evidence/{capture['screenshot_sha256']}", headers=headers)
+    assert shot.status_code == 200 and shot.headers["x-content-type-options"] == "nosniff"
+    assert hashlib.sha256(shot.content).hexdigest() == capture["screenshot_sha256"]
+    assert shot.content.startswith(b"\x89PNG")
+
+    redirected = next(item for item in queue if item["url"] == "http://qysqa.kz/go")
+    detail = httpx.get(f"{stack.base}/api/v1/cases/{redirected['case_id']}", headers=headers).json()
+    assert [hop["status"] for hop in detail["capture"]["redirect_chain"]] == [302, 200]
+    assert detail["capture"]["final_url"] == "http://tez-kladka.kz/"
+
+    public = httpx.get(f"{stack.base}/api/v1/reports/{receipts[0]['tracking_code']}").json()
+    assert set(public) == {"tracking_code", "status", "received_at"}
+    assert public["status"] == "under_review"
+
+
+def test_same_url_joins_the_open_case(stack: Stack) -> None:
+    first = stack.report("http://kitap-alemi.kz/?joined=1", client="192.0.2.50")
+    again = stack.report("HTTP://KITAP-ALEMI.KZ:80/?joined=1#top", client="192.0.2.51")
+    assert first.status_code == again.status_code == 201
+    with sa.create_engine(stack.db_url).connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT r.case_id FROM reports r JOIN cases c ON c.id = r.case_id "
+            "WHERE c.canonical_url = 'http://kitap-alemi.kz/?joined=1'"
+        )).all()  # fmt: skip
+    assert len(rows) == 2 and rows[0][0] == rows[1][0]
+
+
+def test_staff_endpoints_refuse_missing_wrong_and_insufficient_tokens(stack: Stack, analyst: str) -> None:
+    assert httpx.get(f"{stack.base}/api/v1/queue").status_code == 401
+    wrong = httpx.get(f"{stack.base}/api/v1/queue", headers={"Authorization": "Bearer hlt_nope"})
+    assert wrong.status_code == 401
+    forbidden = httpx.get(f"{stack.base}/api/v1/users", headers={"Authorization": f"Bearer {analyst}"})
+    assert forbidden.status_code == 403 and "admin" in forbidden.json()["detail"]
+    admin = stack.add_user(f"admin-{secrets.token_hex(3)}", "admin")
+    users = httpx.get(f"{stack.base}/api/v1/users", headers={"Authorization": f"Bearer {admin}"})
+    assert users.status_code == 200 and any(u["role"] == "analyst" for u in users.json())
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"url": "javascript:alert(1)"}, "scheme"),
+        ({"url": "http://10.0.0.1/"}, "not a public IP"),
+        ({"url": "http://user:pw@site.kz/"}, "password"),
+        ({"url": ""}, "empty"),
+        ({"url": "http://x.kz/" + "a" * 5000}, "longer than 4096"),
+        ({"url": "http://ok.kz/", "category": "nonsense"}, "unknown category"),
+        ({"nourl": "x"}, "url: Field required"),
+        ({"url": 42}, "url"),
+    ],
+)
+def test_bad_reports_get_422_naming_the_problem(stack: Stack, body: dict[str, object], needle: str) -> None:
+    answer = httpx.post(f"{stack.base}/api/v1/reports", json=body,
+                        headers={"X-Forwarded-For": "192.0.2.99"})  # fmt: skip
+    assert answer.status_code == 422
+    assert needle in answer.json()["detail"]
+
+
+def test_malformed_and_huge_bodies_are_refused_cleanly(stack: Stack) -> None:
+    broken = httpx.post(f"{stack.base}/api/v1/reports", content=b"{not json",
+                        headers={"Content-Type": "application/json", "X-Forwarded-For": "192.0.2.98"})  # fmt: skip
+    assert broken.status_code == 422 and "JSON" in broken.json()["detail"]
+    huge = httpx.post(f"{stack.base}/api/v1/reports", content=b"x" * 200_000,
+                      headers={"Content-Type": "application/json"})  # fmt: skip
+    assert huge.status_code == 413
+
+
+def test_too_many_reports_from_one_client_get_429(stack: Stack) -> None:
+    statuses = [stack.report(f"http://flood-{n}.kz/", client="192.0.2.200").status_code for n in range(25)]
+    assert statuses[:20] == [201] * 20
+    assert set(statuses[20:]) == {429}
+    assert stack.report("http://other-client.kz/", client="192.0.2.201").status_code == 201
+
+
+def test_worker_killed_mid_capture_still_reaches_the_queue(stack: Stack, sandbox: SandboxWeb) -> None:
+    key = secrets.token_hex(6)
+    url = f"http://slow.kz/hold/{key}"
+    assert stack.report(url, "drugs", client="192.0.2.77").status_code == 201
+    wait_until(lambda: ("slow.kz", f"/hold/{key}") in sandbox.hits, 90, "the capture to start")
+    stack.kill_worker()
+    stack.start_worker()
+    with sa.create_engine(stack.db_url).connect() as connection:
+        case_id = connection.execute(sa.text("SELECT id FROM cases WHERE canonical_url = :u"), {"u": url}).scalar_one()
+    stack.wait_ready({case_id}, timeout=240)
+    with sa.create_engine(stack.db_url).connect() as connection:
+        captures = connection.execute(
+            sa.text("SELECT outcome, title FROM captures WHERE case_id = :c"), {"c": case_id}
+        ).all()
+    assert len(captures) == 1
+    assert captures[0].outcome == "ok" and captures[0].title == "Held page"
+
+
+def test_audit_log_is_append_only(stack: Stack) -> None:
+    engine = sa.create_engine(stack.db_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() > 0
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            connection.execute(sa.text("UPDATE audit_log SET actor = 'someone else'"))
+        connection.rollback()
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            connection.execute(sa.text("DELETE FROM audit_log"))
+    engine.dispose()
