@@ -50,21 +50,31 @@ def digests(data: bytes) -> tuple[str, str, str]:
 def hash_media(data: bytes, *, max_pixels: int = MAX_PIXELS) -> MediaHashes:
     """Exact digests always; perceptual hashes when the bytes decode as an image."""
     sha256, md5, sha1 = digests(data)
-    base = {"sha256": sha256, "md5": md5, "sha1": sha1, "size": len(data)}
     try:
         image, mime = _decode(data, max_pixels)
     except ImageRefused as exc:
-        return MediaHashes(**base, error=str(exc))
+        return MediaHashes(sha256, md5, sha1, len(data), error=str(exc))
     try:
         phash = str(imagehash.phash(image))
         dhash = str(imagehash.dhash(image))
         pdq, quality = _pdq(image)
     except (OSError, ValueError) as exc:
-        return MediaHashes(**base, mime=mime, error=f"image could not be hashed: {exc}")
+        return MediaHashes(
+            sha256, md5, sha1, len(data), mime=mime, error=f"image could not be hashed: {exc}"
+        )
     return MediaHashes(
-        **base, phash=phash, dhash=dhash, pdq=pdq, pdq_quality=quality, mime=mime,
-        width=image.width, height=image.height,
-    )  # fmt: skip
+        sha256,
+        md5,
+        sha1,
+        len(data),
+        phash=phash,
+        dhash=dhash,
+        pdq=pdq,
+        pdq_quality=quality,
+        mime=mime,
+        width=image.width,
+        height=image.height,
+    )
 
 
 class ImageRefused(ValueError):
@@ -72,6 +82,7 @@ class ImageRefused(ValueError):
 
 
 def _decode(data: bytes, max_pixels: int) -> tuple[Image.Image, str | None]:
+    image: Image.Image
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-HASH_TYPES: dict[str, int] = {"sha256": 64, "sha1": 40, "md5": 32, "phash": 16, "dhash": 16, "pdq": 64}
+HASH_TYPES: dict[str, int] = {
+    "sha256": 64,
+    "sha1": 40,
+    "md5": 32,
+    "phash": 16,
+    "dhash": 16,
+    "pdq": 64,
+}
 _HEX = re.compile(r"^[0-9a-f]+$")
 MAX_FIELD = 4096
 

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, Request, Response
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    FloatRect,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    async_playwright,
+)
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
-from playwright.async_api import async_playwright
 
 from crawler.browser import find_chromium
 
@@ -194,7 +202,9 @@ class Capture:
         page.on("response", collector.on_response)
         page.on(
             "framenavigated",
-            lambda frame: result.navigations.append(frame.url) if frame == page.main_frame else None,
+            lambda frame: (
+                result.navigations.append(frame.url) if frame == page.main_frame else None
+            ),
         )
         deadline = time.monotonic() + self.limits.timeout_s
         try:
@@ -235,12 +245,15 @@ class Capture:
             )
         except (PlaywrightError, TypeError, ValueError):
             height = self.limits.viewport[1]
-        clip = None
+        clip: FloatRect | None = None
         if height > self.limits.max_screenshot_height:
             clip = {"x": 0, "y": 0, "width": width, "height": self.limits.max_screenshot_height}
         try:
             return await page.screenshot(
-                full_page=True, clip=clip, type="png", timeout=_ms_left(deadline, 1.0)  # type: ignore[arg-type]
+                full_page=True,
+                clip=clip,
+                type="png",
+                timeout=_ms_left(deadline, 1.0),
             )
         except PlaywrightError:
             return None
@@ -310,11 +323,13 @@ async def _record_response(response: Response, result: CaptureResult) -> None:
         request = request.redirected_from
     for hop in reversed(hops):
         hop_response = await hop.response()
-        chain.append({
-            "url": hop.url,
-            "status": hop_response.status if hop_response else None,
-            "location": hop_response.headers.get("location") if hop_response else None,
-        })  # fmt: skip
+        chain.append(
+            {
+                "url": hop.url,
+                "status": hop_response.status if hop_response else None,
+                "location": hop_response.headers.get("location") if hop_response else None,
+            }
+        )
     chain.append({"url": response.url, "status": response.status, "location": None})
     result.redirect_chain = chain
     with contextlib.suppress(PlaywrightError):

@@ -8,8 +8,15 @@ from pathlib import Path
 
 from crawler.capture import CaptureResult
 
-EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
-              "image/svg+xml": ".svg", "image/avif": ".avif", "image/bmp": ".bmp"}  # fmt: skip
+EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/svg+xml": ".svg",
+    "image/avif": ".avif",
+    "image/bmp": ".bmp",
+}
 
 
 def write_capture_dir(result: CaptureResult, out: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -36,10 +37,8 @@ class EvidenceStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temporary, 0o444)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(temporary, target)  # atomic, and refuses to replace an existing file
-            except FileExistsError:
-                pass
         finally:
             os.unlink(temporary)
         return sha256

@@ -21,7 +21,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _SandboxServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def do_GET(self) -> None:

@@ -35,7 +35,9 @@ KNOWN_IMAGE = "emblem-7.jpg"
 
 
 def _site(host: str, **pages: Page) -> Site:
-    return Site(host, {("/" if name == "index" else f"/{name}"): page for name, page in pages.items()})
+    return Site(
+        host, {("/" if name == "index" else f"/{name}"): page for name, page in pages.items()}
+    )
 
 
 SITES: tuple[Site, ...] = (
@@ -116,7 +118,7 @@ SITES: tuple[Site, ...] = (
     ),
 )
 
-HOSTS: tuple[str, ...] = tuple(site.host for site in SITES) + ("slow.kz",)
+HOSTS: tuple[str, ...] = (*(site.host for site in SITES), "slow.kz")
 
 SAMPLE_REPORTS: tuple[tuple[str, str | None], ...] = (
     ("http://tez-kladka.kz/", "drugs"),
@@ -164,7 +166,8 @@ def image_bytes(name: str) -> bytes:
     for y in range(height):
         mix = y / (height - 1)
         draw.line(
-            [(0, y), (width, y)], fill=tuple(int(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
+            [(0, y), (width, y)],
+            fill=tuple(int(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True)),
         )
     for _ in range(rng.randrange(4, 12)):
         x0, y0 = rng.randrange(width - 60), rng.randrange(height - 60)

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from triage_api.processes import stop_group
+
 FAST_PIPELINE = {
     "HOTLINE_STAGE_LIMIT_S": "25",
     "HOTLINE_RECONCILE_EVERY_S": "2",
@@ -45,8 +47,14 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float
 class Stack:
     """One engine's hotline: env, database, API process, worker process."""
 
-    def __init__(self, data_dir: Path, host_map: dict[str, str], database_url: str | None = None,
-                 broker_url: str | None = None, rate_limit_url: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        data_dir: Path,
+        host_map: dict[str, str],
+        database_url: str | None = None,
+        broker_url: str | None = None,
+        rate_limit_url: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
         self.env |= FAST_PIPELINE | {
@@ -54,9 +62,11 @@ class Stack:
             "HOTLINE_HOST_MAP": json.dumps(host_map),
             "HOTLINE_HOST_MAP_ONLY": "true",
         }
-        for name, value in (("HOTLINE_DATABASE_URL", database_url),
-                            ("HOTLINE_BROKER_URL", broker_url),
-                            ("HOTLINE_RATE_LIMIT_URL", rate_limit_url)):  # fmt: skip
+        for name, value in (
+            ("HOTLINE_DATABASE_URL", database_url),
+            ("HOTLINE_BROKER_URL", broker_url),
+            ("HOTLINE_RATE_LIMIT_URL", rate_limit_url),
+        ):
             if value:
                 self.env[name] = value
         self.db_url = database_url or f"sqlite:///{data_dir.resolve() / 'hotline.sqlite'}"
@@ -66,21 +76,32 @@ class Stack:
         self.worker: subprocess.Popen[bytes] | None = None
         self.engine = None
 
-    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "triage_api.cli", *args], env=self.env, capture_output=True,
-            text=True, timeout=300, input=stdin,
-        )  # fmt: skip
+            [sys.executable, "-m", "triage_api.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            input=stdin,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"hotline {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"hotline {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def spawn(self, *args: str, log: str) -> subprocess.Popen[bytes]:
         handle = open(self.data_dir / log, "ab")  # noqa: SIM115 - lives as long as the process
         return subprocess.Popen(
-            [sys.executable, "-m", "triage_api.cli", *args], env=self.env, stdout=handle,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "triage_api.cli", *args],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def start(self) -> Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +113,9 @@ class Stack:
         return self
 
     def start_worker(self) -> None:
-        self.worker = self.spawn("worker", "--concurrency", "2", "--loglevel", "INFO", log="worker.log")
+        self.worker = self.spawn(
+            "worker", "--concurrency", "2", "--loglevel", "INFO", log="worker.log"
+        )
 
     def kill_worker(self) -> None:
         """SIGKILL the worker and everything in its process group, like a crashed machine."""
@@ -109,12 +132,18 @@ class Stack:
     def add_user(self, name: str, role: str) -> str:
         return self.cli("user", "add", name, "--role", role).stdout.strip().splitlines()[-1]
 
-    def report(self, url: str, category: str | None = None, client: str = "198.51.100.7") -> httpx.Response:
+    def report(
+        self, url: str, category: str | None = None, client: str = "198.51.100.7"
+    ) -> httpx.Response:
         body: dict[str, Any] = {"url": url}
         if category:
             body["category"] = category
-        return httpx.post(f"{self.base}/api/v1/reports", json=body,
-                          headers={"X-Forwarded-For": client}, timeout=30)  # fmt: skip
+        return httpx.post(
+            f"{self.base}/api/v1/reports",
+            json=body,
+            headers={"X-Forwarded-For": client},
+            timeout=30,
+        )
 
     def stages(self) -> dict[int, str]:
         assert self.engine is not None
@@ -139,14 +168,7 @@ class Stack:
 
     def stop(self) -> None:
         for process in (self.worker, self.server):
-            if process is not None and process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(timeout=15)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    try:
-                        os.killpg(process.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            if process is not None:
+                stop_group(process)
         if self.engine is not None:
             self.engine.dispose()

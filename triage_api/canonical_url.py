@@ -17,9 +17,20 @@ import idna
 MAX_URL_LENGTH = 4096
 ALLOWED_SCHEMES = {"http": 80, "https": 443}
 RESERVED_SUFFIXES = (
-    "localhost", "local", "internal", "test", "invalid", "example", "onion", "home.arpa", "arpa",
-    "lan", "intranet", "corp", "localdomain",
-)  # fmt: skip
+    "localhost",
+    "local",
+    "internal",
+    "test",
+    "invalid",
+    "example",
+    "onion",
+    "home.arpa",
+    "arpa",
+    "lan",
+    "intranet",
+    "corp",
+    "localdomain",
+)
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_\-]{0,61}[a-z0-9_])?$")

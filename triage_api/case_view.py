@@ -21,13 +21,20 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
     settings = get_settings()
     capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
     matches = session.execute(
-        sa.select(Match.media_sha256, Match.hash_type, HashList.name, HashList.trust,
-                  sa.func.coalesce(KnownHash.category, HashList.category).label("category"))
+        sa.select(
+            Match.media_sha256,
+            Match.hash_type,
+            HashList.name,
+            HashList.trust,
+            sa.func.coalesce(KnownHash.category, HashList.category).label("category"),
+        )
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(HashList, HashList.id == KnownHash.list_id)
         .where(Match.case_id == case_id)
-    ).all()  # fmt: skip
-    reports = session.scalars(sa.select(Report).where(Report.case_id == case_id).order_by(Report.id))
+    ).all()
+    reports = session.scalars(
+        sa.select(Report).where(Report.case_id == case_id).order_by(Report.id)
+    )
     ready = case.stage == "ready"
     return {
         "id": case.id,
@@ -37,27 +44,41 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
         "stage": case.stage,
         "band": BANDS.get(case.band, "unlikely") if ready else None,
         "points": round(current_points(case.base_points, case.created_at, now, settings), 2)
-        if ready else None,
+        if ready
+        else None,
         "category": case.claimed_category,
         "reasons": [*case.reasons, waiting_reason(case.created_at, now, settings)] if ready else [],
         "created_at": case.created_at.isoformat(),
         "reports": [
-            {"id": r.id, "category": r.category, "comment": r.comment, "channel": r.channel,
-             "created_at": r.created_at.isoformat(), "submitted_url": r.submitted_url}
+            {
+                "id": r.id,
+                "category": r.category,
+                "comment": r.comment,
+                "channel": r.channel,
+                "created_at": r.created_at.isoformat(),
+                "submitted_url": r.submitted_url,
+            }
             for r in reports
         ],
         "capture": _capture(session, capture) if capture else None,
         "matches": [
-            {"media_sha256": m.media_sha256, "hash_type": m.hash_type, "list": m.name,
-             "trust": m.trust, "category": m.category}
+            {
+                "media_sha256": m.media_sha256,
+                "hash_type": m.hash_type,
+                "list": m.name,
+                "trust": m.trust,
+                "category": m.category,
+            }
             for m in matches
         ],
-    }  # fmt: skip
+    }
 
 
 def _capture(session: Session, capture: Capture) -> dict[str, Any]:
     media = session.scalars(
-        sa.select(CaptureMedia).where(CaptureMedia.capture_id == capture.id).order_by(CaptureMedia.id)
+        sa.select(CaptureMedia)
+        .where(CaptureMedia.capture_id == capture.id)
+        .order_by(CaptureMedia.id)
     ).all()
     return {
         "id": capture.id,
@@ -77,11 +98,20 @@ def _capture(session: Session, capture: Capture) -> dict[str, Any]:
         "text_sha256": capture.text_sha256,
         "manifest_sha256": capture.manifest_sha256,
         "media": [
-            {"url": link.url, "sha256": link.media.sha256, "md5": link.media.md5,
-             "sha1": link.media.sha1, "phash": link.media.phash, "dhash": link.media.dhash,
-             "pdq": link.media.pdq, "mime": link.media.mime, "size": link.media.size,
-             "width": link.media.width, "height": link.media.height,
-             "hash_error": link.media.hash_error}
+            {
+                "url": link.url,
+                "sha256": link.media.sha256,
+                "md5": link.media.md5,
+                "sha1": link.media.sha1,
+                "phash": link.media.phash,
+                "dhash": link.media.dhash,
+                "pdq": link.media.pdq,
+                "mime": link.media.mime,
+                "size": link.media.size,
+                "width": link.media.width,
+                "height": link.media.height,
+                "hash_error": link.media.hash_error,
+            }
             for link in media
         ],
-    }  # fmt: skip
+    }

@@ -52,8 +52,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         with session_scope() as session:
-            filed = file_report(session, url=args.url, category=args.category,
-                                comment=args.comment, channel="cli")  # fmt: skip
+            filed = file_report(
+                session, url=args.url, category=args.category, comment=args.comment, channel="cli"
+            )
     except ReportRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -76,7 +77,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     if not items:
         print("the queue is empty")
     for rank, item in enumerate(items, start=1):
-        why = "; ".join(f"{r['text']} {float(r['points']):+.1f}" for r in item.reasons)  # type: ignore[arg-type]
+        why = "; ".join(f"{r['text']} {float(r['points']):+.1f}" for r in item.reasons)
         print(f"{rank:>3}. [{item.band}] {item.points:8.1f}  case {item.case_id}  {item.url}")
         print(f"       {item.category or '-'} · {item.reports} report(s) · {why}")
     return EXIT_OK
@@ -91,9 +92,10 @@ def cmd_hash(args: argparse.Namespace) -> int:
             data = _read_limited(Path(name), args.max_bytes)
             hashes = hash_media(data, max_pixels=MAX_PIXELS)
             row: dict[str, Any] = {"path": name} | {
-                k: v for k, v in hashes.as_dict().items()
+                k: v
+                for k, v in hashes.as_dict().items()
                 if k in ("sha256", "md5", "sha1", "phash", "dhash", "pdq", "pdq_quality")
-            }  # fmt: skip
+            }
             if hashes.error:
                 row["error"] = hashes.error
         except OSError as exc:
@@ -120,10 +122,16 @@ def cmd_hashlist_import(args: argparse.Namespace) -> int:
 
     try:
         with session_scope() as session, open(args.file, encoding="utf-8-sig", newline="") as f:
-            hash_list = get_or_create_list(session, name=args.list, category=args.category,
-                                           source=args.source or args.file, trust=args.trust)  # fmt: skip
-            result = import_csv(session, f, hash_list=hash_list, skip_bad=args.skip_bad,
-                                progress=progress)  # fmt: skip
+            hash_list = get_or_create_list(
+                session,
+                name=args.list,
+                category=args.category,
+                source=args.source or args.file,
+                trust=args.trust,
+            )
+            result = import_csv(
+                session, f, hash_list=hash_list, skip_bad=args.skip_bad, progress=progress
+            )
     except (OSError, UnicodeDecodeError, HashListFormatError, HashListError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -133,11 +141,15 @@ def cmd_hashlist_import(args: argparse.Namespace) -> int:
     if len(result.errors) > 50:
         print(f"… and {len(result.errors) - 50} more bad rows", file=sys.stderr)
     if result.aborted:
-        print(f"nothing imported: {len(result.errors)} bad row(s); fix them or pass --skip-bad",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"nothing imported: {len(result.errors)} bad row(s); fix them or pass --skip-bad",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     skipped = f", {len(result.errors)} bad row(s) skipped" if result.errors else ""
-    print(f"list '{result.list_name}': {result.added} new hash(es) from {result.read} row(s){skipped}")
+    print(
+        f"list '{result.list_name}': {result.added} new hash(es) from {result.read} row(s){skipped}"
+    )
     return EXIT_OK
 
 
@@ -161,16 +173,17 @@ def cmd_hashlist_list(args: argparse.Namespace) -> int:
         rows = session.execute(
             sa.select(HashList.name, HashList.category, HashList.trust, sa.func.count(KnownHash.id))
             .outerjoin(KnownHash, KnownHash.list_id == HashList.id)
-            .group_by(HashList.id).order_by(HashList.name)
-        ).all()  # fmt: skip
+            .group_by(HashList.id)
+            .order_by(HashList.name)
+        ).all()
     for name, category, trust, count in rows:
         print(f"{name}\t{category}\t{trust}\t{count}")
     return EXIT_OK
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    from triage_api.canonical_url import InvalidUrl, canonicalize
     from crawler.capture_dir import write_capture_dir
+    from triage_api.canonical_url import InvalidUrl, canonicalize
     from triage_api.pipeline import take_capture
 
     try:
@@ -191,16 +204,33 @@ def cmd_capture(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("triage_api.api.app:app", host=args.host, port=args.port, workers=args.workers,
-                log_level="info", proxy_headers=False)  # fmt: skip
+    uvicorn.run(
+        "triage_api.api.app:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=False,
+    )
     return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from triage_api.celery_app import app
 
-    argv = ["worker", "-Q", args.queues, "-c", str(args.concurrency), "--loglevel", args.loglevel,
-            "-n", f"hotline-{os.getpid()}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
+    argv = [
+        "worker",
+        "-Q",
+        args.queues,
+        "-c",
+        str(args.concurrency),
+        "--loglevel",
+        args.loglevel,
+        "-n",
+        f"hotline-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     if not args.no_beat:
         argv.append("-B")
     app.worker_main(argv)
@@ -238,8 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
-            parent: Any = sub) -> argparse.ArgumentParser:  # fmt: skip
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
         command = parent.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
         return command
@@ -285,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     hashlist = sub.add_parser("hashlist", help="hash lists").add_subparsers(
         dest="hashlist_command", required=True
     )
-    imp = add("import", cmd_hashlist_import, "import a CSV hash list (header hash_type,hash)", hashlist)
+    imp = add(
+        "import", cmd_hashlist_import, "import a CSV hash list (header hash_type,hash)", hashlist
+    )
     imp.add_argument("file")
     imp.add_argument("--list", required=True)
     imp.add_argument("--category", required=True)

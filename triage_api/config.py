@@ -1,4 +1,4 @@
-"""One place for every setting: embedded defaults, `HOTLINE_*` variables for the scale-out engines."""
+"""Every setting in one place: embedded defaults; `HOTLINE_*` variables select scale-out engines."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from crawler.sandbox import SandboxWeb
 from triage_api.config import get_settings
 from triage_api.db import session_scope, upgrade
 from triage_api.hashlists import get_or_create_list
-from triage_api.models import Case, KnownHash, User
+from triage_api.models import Case, KnownHash, Report, User
+from triage_api.processes import stop_group
 from triage_api.security import add_user, issue_token
 
 DEMO_USER = "demo-analyst"
@@ -45,34 +46,36 @@ def _ensure_demo_list() -> None:
     """The demo list names the sandbox's drawn emblem, standing in for known material."""
     sha256, md5, _ = digests(sandbox_sites.image_bytes(sandbox_sites.KNOWN_IMAGE))
     with session_scope() as session:
-        hash_list = get_or_create_list(session, name=DEMO_LIST, category="extremism",
-                                       source="demo: synthetic emblem", trust="trusted")  # fmt: skip
+        hash_list = get_or_create_list(
+            session,
+            name=DEMO_LIST,
+            category="extremism",
+            source="demo: synthetic emblem",
+            trust="trusted",
+        )
         for kind, value in (("sha256", sha256), ("md5", md5)):
-            exists = session.scalar(sa.select(KnownHash.id).where(
-                KnownHash.list_id == hash_list.id, KnownHash.hash_type == kind, KnownHash.value == value))
+            exists = session.scalar(
+                sa.select(KnownHash.id).where(
+                    KnownHash.list_id == hash_list.id,
+                    KnownHash.hash_type == kind,
+                    KnownHash.value == value,
+                )
+            )
             if exists is None:
-                session.add(KnownHash(list_id=hash_list.id, hash_type=kind, value=value,
-                                      note="synthetic demo emblem"))  # fmt: skip
+                session.add(
+                    KnownHash(
+                        list_id=hash_list.id,
+                        hash_type=kind,
+                        value=value,
+                        note="synthetic demo emblem",
+                    )
+                )
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "triage_api.cli", *args], env=env, start_new_session=True
     )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        process.wait(timeout=5)
 
 
 def _wait_http(base: str, timeout: float = 60.0) -> None:
@@ -92,7 +95,9 @@ def _wait_queue(case_ids: set[int], timeout: float) -> bool:
     while time.monotonic() < deadline:
         with session_scope() as session:
             pending = session.scalar(
-                sa.select(sa.func.count(Case.id)).where(Case.id.in_(case_ids), Case.stage != "ready")
+                sa.select(sa.func.count(Case.id)).where(
+                    Case.id.in_(case_ids), Case.stage != "ready"
+                )
             )
         if not pending:
             return True
@@ -121,29 +126,35 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000, once: bool = False) -
         token = _ensure_analyst()
         _ensure_demo_list()
         worker = _spawn(["worker", "--concurrency", "2", "--loglevel", "WARNING"], env)
-        stack.callback(_stop, worker)
+        stack.callback(stop_group, worker)
         server = _spawn(["serve", "--host", host, "--port", str(port)], env)
-        stack.callback(_stop, server)
+        stack.callback(stop_group, server)
         base = f"http://{host}:{port}"
         _wait_http(base)
-        print(f"sandbox web on 127.0.0.1:{web.port}; filing {len(sandbox_sites.SAMPLE_REPORTS)} sample reports")
+        samples = sandbox_sites.SAMPLE_REPORTS
+        print(f"sandbox web on 127.0.0.1:{web.port}; filing {len(samples)} sample reports")
         codes = []
         for url, category in sandbox_sites.SAMPLE_REPORTS:
             answer = httpx.post(f"{base}/api/v1/reports", json={"url": url, "category": category})
             answer.raise_for_status()
             codes.append(answer.json()["tracking_code"])
         with session_scope() as session:
-            from triage_api.models import Report
-
-            case_ids = set(session.scalars(sa.select(Report.case_id).where(Report.tracking_code.in_(codes))))
+            case_ids = set(
+                session.scalars(sa.select(Report.case_id).where(Report.tracking_code.in_(codes)))
+            )
         ready = _wait_queue(case_ids, READY_TIMEOUT_S)
-        subprocess.run([sys.executable, "-m", "triage_api.cli", "queue", "--limit", "20"], env=env, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "triage_api.cli", "queue", "--limit", "20"], env=env, check=False
+        )
         print()
         print(f"Open the analysts' UI: {base}/ui/queue")
         print(f"Sign in as '{DEMO_USER}' with this token: {token}")
         print(f"A reporter's status page: {base}/api/v1/reports/{codes[0]}")
         if not ready:
-            print("warning: some captures did not finish in time; see the worker's log", file=sys.stderr)
+            print(
+                "warning: some captures did not finish in time; see the worker's log",
+                file=sys.stderr,
+            )
         if once:
             return 0 if ready else 1
         print("Press Ctrl-C to stop.")

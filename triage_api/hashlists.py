@@ -84,8 +84,16 @@ def import_rows(
             except ValueError as exc:
                 result.errors.append(RowError(row.line, str(exc)))
                 continue
-        batch.append({"list_id": hash_list.id, "hash_type": row.hash_type, "value": row.value,
-                      "category": row.category, "note": row.note, "added_at": utcnow()})  # fmt: skip
+        batch.append(
+            {
+                "list_id": hash_list.id,
+                "hash_type": row.hash_type,
+                "value": row.value,
+                "category": row.category,
+                "note": row.note,
+                "added_at": utcnow(),
+            }
+        )
         if len(batch) >= BATCH:
             result.added += _flush(session, batch)
             if progress:
@@ -96,8 +104,14 @@ def import_rows(
         result.added, result.aborted = 0, True
         return result
     savepoint.commit()
-    audit.record(session, actor="cli", action="hashlist.imported", subject=f"list:{hash_list.name}",
-                 added=result.added, bad_rows=len(result.errors))  # fmt: skip
+    audit.record(
+        session,
+        actor="cli",
+        action="hashlist.imported",
+        subject=f"list:{hash_list.name}",
+        added=result.added,
+        bad_rows=len(result.errors),
+    )
     return result
 
 
@@ -116,7 +130,10 @@ def _flush(session: Session, batch: list[dict[str, object]]) -> int:
 
 
 def _count(session: Session, list_id: int) -> int:
-    return session.scalar(sa.select(sa.func.count(KnownHash.id)).where(KnownHash.list_id == list_id)) or 0
+    return (
+        session.scalar(sa.select(sa.func.count(KnownHash.id)).where(KnownHash.list_id == list_id))
+        or 0
+    )
 
 
 def export_csv(session: Session, out: TextIO, *, list_name: str | None = None) -> int:
@@ -131,7 +148,14 @@ def export_csv(session: Session, out: TextIO, *, list_name: str | None = None) -
         query = query.where(HashList.name == list_name)
     count = 0
     for known, hash_list in session.execute(query).yield_per(5000):
-        writer.writerow([known.hash_type, known.value, known.category or hash_list.category,
-                         hash_list.name, known.note or ""])  # fmt: skip
+        writer.writerow(
+            [
+                known.hash_type,
+                known.value,
+                known.category or hash_list.category,
+                hash_list.name,
+                known.note or "",
+            ]
+        )
         count += 1
     return count

@@ -112,7 +112,9 @@ def file_report(
         session, Case, case.id, from_stage="ready", stage="score", stage_since=utcnow()
     ):
         next_stage = "score"
-    audit.record(session, actor=f"reporter:{channel}", action="report.filed", subject=f"case:{case.id}")
+    audit.record(
+        session, actor=f"reporter:{channel}", action="report.filed", subject=f"case:{case.id}"
+    )
     return FiledReport(code, case.id, new_case, canonical.url, next_stage)
 
 

@@ -83,8 +83,16 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
     for image in result.images:
         sha256 = put(image.data)
         _, md5, sha1 = digests(image.data)
-        media_rows.append({"sha256": sha256, "md5": md5, "sha1": sha1, "size": len(image.data),
-                           "mime": image.content_type, "first_seen_at": utcnow()})  # fmt: skip
+        media_rows.append(
+            {
+                "sha256": sha256,
+                "md5": md5,
+                "sha1": sha1,
+                "size": len(image.data),
+                "mime": image.content_type,
+                "first_seen_at": utcnow(),
+            }
+        )
         links.append((sha256, image.url))
     manifest = result.manifest() | {
         "artefacts": {"screenshot": screenshot, "html": html, "text": text},
@@ -92,17 +100,34 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
     }
     manifest_sha = put(json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode())
     with session_scope() as session:
-        if not advance_stage(session, Case, case_id, from_stage="capture", stage="analyse",
-                             stage_since=utcnow(), stage_attempts=0):  # fmt: skip
+        if not advance_stage(
+            session,
+            Case,
+            case_id,
+            from_stage="capture",
+            stage="analyse",
+            stage_since=utcnow(),
+            stage_attempts=0,
+        ):
             return False
         capture = Capture(
-            case_id=case_id, requested_url=result.requested_url, final_url=result.final_url,
-            http_status=result.http_status, title=result.title, redirect_chain=result.redirect_chain,
-            server_ip=result.server_ip, screenshot_sha256=screenshot, html_sha256=html,
-            text_sha256=text, manifest_sha256=manifest_sha, browser_version=result.browser_version,
-            error=result.error, outcome=result.outcome, started_at=result.started_at,
+            case_id=case_id,
+            requested_url=result.requested_url,
+            final_url=result.final_url,
+            http_status=result.http_status,
+            title=result.title,
+            redirect_chain=result.redirect_chain,
+            server_ip=result.server_ip,
+            screenshot_sha256=screenshot,
+            html_sha256=html,
+            text_sha256=text,
+            manifest_sha256=manifest_sha,
+            browser_version=result.browser_version,
+            error=result.error,
+            outcome=result.outcome,
+            started_at=result.started_at,
             finished_at=result.finished_at or utcnow(),
-        )  # fmt: skip
+        )
         session.add(capture)
         session.flush()
         insert_ignore(session, Media, _unique(media_rows))
@@ -110,8 +135,12 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
         for sha256, url in links:
             if sha256 not in seen:
                 seen.add(sha256)
-                session.add(CaptureMedia(capture_id=capture.id, media_sha256=sha256, url=url[:8000]))
-        session.execute(sa.update(Case).where(Case.id == case_id).values(last_capture_id=capture.id))
+                session.add(
+                    CaptureMedia(capture_id=capture.id, media_sha256=sha256, url=url[:8000])
+                )
+        session.execute(
+            sa.update(Case).where(Case.id == case_id).values(last_capture_id=capture.id)
+        )
     return True
 
 
@@ -137,8 +166,15 @@ def analyse(case_id: int) -> bool:
                 _fill_hashes(item, store)
         if capture is not None:
             _record_matches(session, case_id, capture.id, media)
-        return advance_stage(session, Case, case_id, from_stage="analyse", stage="score",
-                             stage_since=utcnow(), stage_attempts=0)  # fmt: skip
+        return advance_stage(
+            session,
+            Case,
+            case_id,
+            from_stage="analyse",
+            stage="score",
+            stage_since=utcnow(),
+            stage_attempts=0,
+        )
 
 
 def _fill_hashes(item: Media, store: EvidenceStore) -> None:
@@ -154,7 +190,9 @@ def _fill_hashes(item: Media, store: EvidenceStore) -> None:
     item.hash_error = hashes.error
 
 
-def _record_matches(session: sa.orm.Session, case_id: int, capture_id: int, media: list[Media]) -> None:
+def _record_matches(
+    session: sa.orm.Session, case_id: int, capture_id: int, media: list[Media]
+) -> None:
     by_value: dict[tuple[str, str], str] = {}
     for item in media:
         for kind in EXACT_TYPES:
@@ -162,16 +200,30 @@ def _record_matches(session: sa.orm.Session, case_id: int, capture_id: int, medi
     if not by_value:
         return
     conditions = [
-        sa.and_(KnownHash.hash_type == kind, KnownHash.value.in_([v for k, v in by_value if k == kind]))
+        sa.and_(
+            KnownHash.hash_type == kind, KnownHash.value.in_([v for k, v in by_value if k == kind])
+        )
         for kind in EXACT_TYPES
     ]
-    rows = session.execute(sa.select(KnownHash.id, KnownHash.hash_type, KnownHash.value)
-                           .where(sa.or_(*conditions))).all()  # fmt: skip
-    insert_ignore(session, Match, [
-        {"case_id": case_id, "capture_id": capture_id, "media_sha256": by_value[(r.hash_type, r.value)],
-         "known_hash_id": r.id, "hash_type": r.hash_type, "distance": 0, "created_at": utcnow()}
-        for r in rows
-    ])  # fmt: skip
+    rows = session.execute(
+        sa.select(KnownHash.id, KnownHash.hash_type, KnownHash.value).where(sa.or_(*conditions))
+    ).all()
+    insert_ignore(
+        session,
+        Match,
+        [
+            {
+                "case_id": case_id,
+                "capture_id": capture_id,
+                "media_sha256": by_value[(r.hash_type, r.value)],
+                "known_hash_id": r.id,
+                "hash_type": r.hash_type,
+                "distance": 0,
+                "created_at": utcnow(),
+            }
+            for r in rows
+        ],
+    )
 
 
 def score(case_id: int) -> bool:
@@ -180,33 +232,55 @@ def score(case_id: int) -> bool:
         case = session.get(Case, case_id)
         if case is None or case.stage != "score":
             return False
-        categories = list(session.scalars(sa.select(Report.category).where(Report.case_id == case_id)))
+        categories = list(
+            session.scalars(sa.select(Report.category).where(Report.case_id == case_id))
+        )
         reporters = session.scalar(
-            sa.select(sa.func.count(sa.distinct(sa.func.coalesce(Report.client_hash, Report.tracking_code))))
-            .where(Report.case_id == case_id)
-        )  # fmt: skip
+            sa.select(
+                sa.func.count(
+                    sa.distinct(sa.func.coalesce(Report.client_hash, Report.tracking_code))
+                )
+            ).where(Report.case_id == case_id)
+        )
         matches = [
             KnownMatch(row.name, row.category or row.list_category, row.hash_type, row.trust)
             for row in session.execute(
-                sa.select(HashList.name, HashList.trust, HashList.category.label("list_category"),
-                          KnownHash.category, Match.hash_type)
+                sa.select(
+                    HashList.name,
+                    HashList.trust,
+                    HashList.category.label("list_category"),
+                    KnownHash.category,
+                    Match.hash_type,
+                )
                 .join(KnownHash, KnownHash.id == Match.known_hash_id)
                 .join(HashList, HashList.id == KnownHash.list_id)
                 .where(Match.case_id == case_id)
             )
-        ]  # fmt: skip
+        ]
         capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
         inputs = ScoreInputs(
-            created_at=case.created_at, claimed_categories=categories, reporters=reporters or 1,
-            matches=matches, capture_outcome=capture.outcome if capture else None,
+            created_at=case.created_at,
+            claimed_categories=categories,
+            reporters=reporters or 1,
+            matches=matches,
+            capture_outcome=capture.outcome if capture else None,
             http_status=capture.http_status if capture else None,
-        )  # fmt: skip
+        )
         result = score_case(inputs, settings)
         return advance_stage(
-            session, Case, case_id, from_stage="score", stage="ready", stage_since=utcnow(),
-            stage_attempts=0, band=result.band, base_points=result.base_points,
-            rank_key=result.rank_key, reasons=result.reasons, claimed_category=result.category,
-        )  # fmt: skip
+            session,
+            Case,
+            case_id,
+            from_stage="score",
+            stage="ready",
+            stage_since=utcnow(),
+            stage_attempts=0,
+            band=result.band,
+            base_points=result.base_points,
+            rank_key=result.rank_key,
+            reasons=result.reasons,
+            claimed_category=result.category,
+        )
 
 
 def stuck_cases(now: datetime | None = None) -> list[tuple[int, str, int, str]]:
@@ -216,7 +290,9 @@ def stuck_cases(now: datetime | None = None) -> list[tuple[int, str, int, str]]:
     cutoff = now - timedelta(seconds=settings.stage_limit_s)
     with session_scope() as session:
         rows = session.execute(
-            sa.select(Case.id, Case.stage, Case.stage_attempts, Case.canonical_url, Case.stage_since)
+            sa.select(
+                Case.id, Case.stage, Case.stage_attempts, Case.canonical_url, Case.stage_since
+            )
             .where(Case.status == "open", Case.stage.in_(STAGES), Case.stage_since < cutoff)
             .order_by(Case.stage_since)
             .limit(500)
@@ -225,7 +301,9 @@ def stuck_cases(now: datetime | None = None) -> list[tuple[int, str, int, str]]:
         for row in rows:
             moved = session.execute(
                 sa.update(Case)
-                .where(Case.id == row.id, Case.stage == row.stage, Case.stage_since == row.stage_since)
+                .where(
+                    Case.id == row.id, Case.stage == row.stage, Case.stage_since == row.stage_since
+                )
                 .values(stage_since=now, stage_attempts=Case.stage_attempts + 1)
             )
             if getattr(moved, "rowcount", 0):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from triage_api.config import Settings
 
 BANDS = {3: "confirmed-likely", 2: "likely", 1: "possible", 0: "unlikely"}
 EPOCH_HOUR = 3600.0
+Reason = dict[str, Any]  # {"code", "points", "text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class Score:
     base_points: float
     rank_key: float
     category: str | None
-    reasons: list[dict[str, object]]
+    reasons: list[Reason]
 
     @property
     def band_name(self) -> str:
@@ -48,7 +50,7 @@ class Score:
 
 
 def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
-    reasons: list[dict[str, object]] = []
+    reasons: list[Reason] = []
     band = 0
     category = _most_severe(inputs.claimed_categories, settings)
     trusted = [m for m in inputs.matches if m.trust == "trusted"]
@@ -79,25 +81,33 @@ def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
         reasons.append(_reason("reporters", points, f"{inputs.reporters} reports"))
     if inputs.capture_outcome and inputs.capture_outcome != "ok":
         reasons.append(
-            _reason("capture_failed", settings.points_capture_failed, f"capture {inputs.capture_outcome}")
+            _reason(
+                "capture_failed",
+                settings.points_capture_failed,
+                f"capture {inputs.capture_outcome}",
+            )
         )
     elif inputs.http_status is not None and inputs.http_status >= 400:
         reasons.append(
-            _reason("offline", settings.points_capture_failed, f"page answered {inputs.http_status}")
+            _reason(
+                "offline", settings.points_capture_failed, f"page answered {inputs.http_status}"
+            )
         )
-    base = sum(float(r["points"]) for r in reasons)  # type: ignore[arg-type]
+    base = sum(float(r["points"]) for r in reasons)
     created_hours = inputs.created_at.timestamp() / EPOCH_HOUR
     rank_key = base - settings.points_per_waiting_hour * created_hours
     return Score(band, round(base, 3), rank_key, category, reasons)
 
 
-def waiting_reason(created_at: datetime, now: datetime, settings: Settings) -> dict[str, object]:
+def waiting_reason(created_at: datetime, now: datetime, settings: Settings) -> Reason:
     hours = max(0.0, (now - created_at).total_seconds() / EPOCH_HOUR)
     return _reason("waiting", settings.points_per_waiting_hour * hours, f"waiting {hours:.1f} h")
 
 
-def current_points(base_points: float, created_at: datetime, now: datetime, settings: Settings) -> float:
-    return base_points + float(waiting_reason(created_at, now, settings)["points"])  # type: ignore[arg-type]
+def current_points(
+    base_points: float, created_at: datetime, now: datetime, settings: Settings
+) -> float:
+    return base_points + float(waiting_reason(created_at, now, settings)["points"])
 
 
 def _most_severe(categories: list[str | None], settings: Settings) -> str | None:
@@ -107,5 +117,5 @@ def _most_severe(categories: list[str | None], settings: Settings) -> str | None
     return max(known, key=lambda c: (settings.severity.get(c, 0.0), c))
 
 
-def _reason(code: str, points: float, text: str) -> dict[str, object]:
+def _reason(code: str, points: float, text: str) -> Reason:
     return {"code": code, "points": round(points, 2), "text": text}

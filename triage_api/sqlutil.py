@@ -18,7 +18,9 @@ def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]]) -> N
     session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
-def advance_stage(session: Session, model: Any, case_id: int, *, from_stage: str, **values: Any) -> bool:
+def advance_stage(
+    session: Session, model: Any, case_id: int, *, from_stage: str, **values: Any
+) -> bool:
     """Compare-and-set a case's stage: only one of two racing jobs wins."""
     result = session.execute(
         sa.update(model)

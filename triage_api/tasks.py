@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from celery import Task
+
 from triage_api import pipeline
 from triage_api.celery_app import ANALYSIS_QUEUE, CAPTURE_QUEUE, app
 from triage_api.config import get_settings
@@ -20,7 +22,9 @@ def enqueue(stage: str, case_id: int) -> bool:
     """Queue a stage's job; a broker failure is logged, and the reconciler retries later."""
     task = {"capture": capture, "analyse": analyse, "score": score}[stage]
     try:
-        task.apply_async(args=[case_id], queue=CAPTURE_QUEUE if stage == "capture" else ANALYSIS_QUEUE)
+        task.apply_async(
+            args=[case_id], queue=CAPTURE_QUEUE if stage == "capture" else ANALYSIS_QUEUE
+        )
     except Exception:
         log.exception("could not queue %s for case %s; the reconciler will retry", stage, case_id)
         return False
@@ -32,10 +36,16 @@ def _capture_limit() -> int:
 
 
 @app.task(
-    name="hotline.capture", bind=True, max_retries=2, time_limit=_capture_limit(),
-    autoretry_for=TRANSIENT, retry_backoff=5, retry_backoff_max=120, retry_jitter=True,
-)  # fmt: skip
-def capture(self, case_id: int) -> str:  # type: ignore[no-untyped-def]
+    name="hotline.capture",
+    bind=True,
+    max_retries=2,
+    time_limit=_capture_limit(),
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+)
+def capture(self: Task, case_id: int) -> str:
     job = pipeline.begin_capture(case_id)
     if job is None:
         return "skipped"

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 CATEGORIES: tuple[str, ...] = (
-    "csam", "extremism", "suicide", "drugs", "pornography", "fraud", "gambling", "weapons", "benign",
-)  # fmt: skip
+    "csam",
+    "extremism",
+    "suicide",
+    "drugs",
+    "pornography",
+    "fraud",
+    "gambling",
+    "weapons",
+    "benign",
+)
 
 
 def check_category(category: str | None) -> str | None:

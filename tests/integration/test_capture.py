@@ -25,8 +25,9 @@ def web() -> Iterator[SandboxWeb]:
 
 
 def _capture(web: SandboxWeb, url: str, **limits: float) -> object:
-    return capture_url(url, host_map=web.host_map, host_map_only=True,
-                       limits=CaptureLimits(**limits))  # type: ignore[arg-type]  # fmt: skip
+    return capture_url(
+        url, host_map=web.host_map, host_map_only=True, limits=CaptureLimits(**limits)
+    )  # type: ignore[arg-type]
 
 
 def test_capture_keeps_page_screenshot_images_and_redirects(web: SandboxWeb) -> None:
@@ -69,7 +70,9 @@ def test_image_limits_are_applied_and_reported(web: SandboxWeb) -> None:
     assert small.images == [] and len(small.skipped_images) == 2
 
 
-def test_capture_directory_has_manifest_with_artefact_hashes(web: SandboxWeb, tmp_path: Path) -> None:
+def test_capture_directory_has_manifest_with_artefact_hashes(
+    web: SandboxWeb, tmp_path: Path
+) -> None:
     result = _capture(web, "http://zhasyl-bazar.kz/")
     artefacts = write_capture_dir(result, tmp_path)
     manifest = json.loads((tmp_path / "capture.json").read_text())

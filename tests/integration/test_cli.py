@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -45,11 +44,18 @@ def test_hash_prints_one_json_line_per_file(cli: Stack, tmp_path: Path) -> None:
     picture = tmp_path / "drawn.png"
     Image.new("RGB", (64, 48), (200, 30, 90)).save(picture)
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
-    out = cli.cli("hash", str(picture), str(tmp_path / "broken.jpg"), str(tmp_path / "absent.png"),
-                  check=False)  # fmt: skip
+    out = cli.cli(
+        "hash",
+        str(picture),
+        str(tmp_path / "broken.jpg"),
+        str(tmp_path / "absent.png"),
+        check=False,
+    )
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [Path(r["path"]).name for r in rows] == ["drawn.png", "broken.jpg", "absent.png"]
-    assert len(rows[0]["sha256"]) == 64 and len(rows[0]["phash"]) == 16 and len(rows[0]["pdq"]) == 64
+    assert (
+        len(rows[0]["sha256"]) == 64 and len(rows[0]["phash"]) == 16 and len(rows[0]["pdq"]) == 64
+    )
     assert "error" in rows[1] and "error" in rows[2]
     assert out.returncode == 2
 
@@ -57,22 +63,34 @@ def test_hash_prints_one_json_line_per_file(cli: Stack, tmp_path: Path) -> None:
 def test_hashlist_import_is_all_or_nothing_with_line_numbers(cli: Stack, tmp_path: Path) -> None:
     listing = tmp_path / "list.csv"
     good = "a" * 64
-    listing.write_text(f"hash_type,hash,note\nsha256,{good},ok\nmd5,xyz,bad\n\nsha1,{'b' * 39},short\n")
-    refused = cli.cli("hashlist", "import", str(listing), "--list", "l1", "--category", "drugs", check=False)
+    listing.write_text(
+        f"hash_type,hash,note\nsha256,{good},ok\nmd5,xyz,bad\n\nsha1,{'b' * 39},short\n"
+    )
+    refused = cli.cli(
+        "hashlist", "import", str(listing), "--list", "l1", "--category", "drugs", check=False
+    )
     assert refused.returncode == 2
     assert "list.csv:3:" in refused.stderr and "list.csv:5:" in refused.stderr
     assert "nothing imported" in refused.stderr
     exported = cli.cli("hashlist", "export").stdout
     assert good not in exported
-    skipped = cli.cli("hashlist", "import", str(listing), "--list", "l1", "--category", "drugs", "--skip-bad")
+    skipped = cli.cli(
+        "hashlist", "import", str(listing), "--list", "l1", "--category", "drugs", "--skip-bad"
+    )
     assert "1 new hash(es)" in skipped.stdout and "2 bad row(s) skipped" in skipped.stdout
     assert good in cli.cli("hashlist", "export", "--list", "l1").stdout
-    again = cli.cli("hashlist", "import", str(listing), "--list", "l1", "--category", "drugs", "--skip-bad")
+    again = cli.cli(
+        "hashlist", "import", str(listing), "--list", "l1", "--category", "drugs", "--skip-bad"
+    )
     assert "0 new hash(es)" in again.stdout
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    assert cli.cli("hashlist", "import", str(empty), "--list", "l2", "--category", "drugs",
-                   check=False).returncode == 2  # fmt: skip
+    assert (
+        cli.cli(
+            "hashlist", "import", str(empty), "--list", "l2", "--category", "drugs", check=False
+        ).returncode
+        == 2
+    )
 
 
 def test_capture_writes_a_capture_directory(cli: Stack, tmp_path: Path) -> None:
@@ -82,7 +100,12 @@ def test_capture_writes_a_capture_directory(cli: Stack, tmp_path: Path) -> None:
         out = tmp_path / "capture"
         result = cli.cli("capture", "http://dala-news.kz/", "--out", str(out))
     assert json.loads(result.stdout)["outcome"] == "ok"
-    assert {p.name for p in out.iterdir()} >= {"capture.json", "screenshot.png", "page.html", "images"}
+    assert {p.name for p in out.iterdir()} >= {
+        "capture.json",
+        "screenshot.png",
+        "page.html",
+        "images",
+    }
     refused = cli.cli("capture", "http://127.0.0.1/", "--out", str(tmp_path / "x"), check=False)
     assert refused.returncode == 2 and "not a public IP" in refused.stderr
 

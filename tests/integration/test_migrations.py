@@ -20,12 +20,19 @@ pytestmark = pytest.mark.integration
 def _upgrade(url: str, data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env |= {"HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "triage_api.cli", "db", "upgrade"], env=env, check=True,
-                   capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "triage_api.cli", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
-def test_migrations_match_the_models(engine_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_migrations_match_the_models(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     if engine_name == "postgres":
         url = request.getfixturevalue("pg_database")
     else:

@@ -30,7 +30,9 @@ def sandbox() -> Iterator[SandboxWeb]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def stack(request: pytest.FixtureRequest, sandbox: SandboxWeb, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, sandbox: SandboxWeb, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp(f"stack-{request.param}")
     database = None
     if request.param == "postgres":
@@ -40,8 +42,13 @@ def stack(request: pytest.FixtureRequest, sandbox: SandboxWeb, tmp_path_factory:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{database}"')
         base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        stack = Stack(data_dir, sandbox.host_map, database_url=f"{base}/{database}",
-                      broker_url=redis_url, rate_limit_url=redis_url)  # fmt: skip
+        stack = Stack(
+            data_dir,
+            sandbox.host_map,
+            database_url=f"{base}/{database}",
+            broker_url=redis_url,
+            rate_limit_url=redis_url,
+        )
     else:
         stack = Stack(data_dir, sandbox.host_map)
     try:
@@ -53,7 +60,9 @@ def stack(request: pytest.FixtureRequest, sandbox: SandboxWeb, tmp_path_factory:
     finally:
         stack.stop()
         if database:
-            with psycopg.connect(request.getfixturevalue("pg_server"), autocommit=True) as connection:
+            with psycopg.connect(
+                request.getfixturevalue("pg_server"), autocommit=True
+            ) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
@@ -66,10 +75,14 @@ def _known_list(stack: Stack, tmp: Path) -> None:
     sha256, md5, _ = digests(sandbox_sites.image_bytes(sandbox_sites.KNOWN_IMAGE))
     listing = tmp / "known.csv"
     listing.write_text(f"hash_type,hash\nsha256,{sha256}\nmd5,{md5.upper()}\n")
-    stack.cli("hashlist", "import", str(listing), "--list", "partner-list", "--category", "extremism")
+    stack.cli(
+        "hashlist", "import", str(listing), "--list", "partner-list", "--category", "extremism"
+    )
 
 
-def test_reports_become_a_ranked_queue_from_real_captures(stack: Stack, analyst: str, tmp_path: Path) -> None:
+def test_reports_become_a_ranked_queue_from_real_captures(
+    stack: Stack, analyst: str, tmp_path: Path
+) -> None:
     _known_list(stack, tmp_path)
     receipts = []
     for number, (url, category) in enumerate(sandbox_sites.SAMPLE_REPORTS):
@@ -95,13 +108,17 @@ def test_reports_become_a_ranked_queue_from_real_captures(stack: Stack, analyst:
     joined = next(item for item in queue if item["url"] == "http://tez-kladka.kz/")
     assert joined["reports"] == 2
 
-    case = httpx.get(f"{stack.base}/api/v1/cases/{top['case_id']}", headers=headers, timeout=30).json()
+    case = httpx.get(
+        f"{stack.base}/api/v1/cases/{top['case_id']}", headers=headers, timeout=30
+    ).json()
     capture = case["capture"]
     assert capture["outcome"] == "ok" and capture["http_status"] == 200
     assert capture["title"].startswith("Ortaq forum")
     assert len(capture["media"]) == 2 and all(m["phash"] for m in capture["media"])
     assert {m["list"] for m in case["matches"]} == {"partner-list"}
-    shot = httpx.get(f"{stack.base}/api/v1/evidence/{capture['screenshot_sha256']}", headers=headers)
+    shot = httpx.get(
+        f"{stack.base}/api/v1/evidence/{capture['screenshot_sha256']}", headers=headers
+    )
     assert shot.status_code == 200 and shot.headers["x-content-type-options"] == "nosniff"
     assert hashlib.sha256(shot.content).hexdigest() == capture["screenshot_sha256"]
     assert shot.content.startswith(b"\x89PNG")
@@ -121,18 +138,24 @@ def test_same_url_joins_the_open_case(stack: Stack) -> None:
     again = stack.report("HTTP://KITAP-ALEMI.KZ:80/?joined=1#top", client="192.0.2.51")
     assert first.status_code == again.status_code == 201
     with sa.create_engine(stack.db_url).connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT r.case_id FROM reports r JOIN cases c ON c.id = r.case_id "
-            "WHERE c.canonical_url = 'http://kitap-alemi.kz/?joined=1'"
-        )).all()  # fmt: skip
+        rows = connection.execute(
+            sa.text(
+                "SELECT r.case_id FROM reports r JOIN cases c ON c.id = r.case_id "
+                "WHERE c.canonical_url = 'http://kitap-alemi.kz/?joined=1'"
+            )
+        ).all()
     assert len(rows) == 2 and rows[0][0] == rows[1][0]
 
 
-def test_staff_endpoints_refuse_missing_wrong_and_insufficient_tokens(stack: Stack, analyst: str) -> None:
+def test_staff_endpoints_refuse_missing_wrong_and_insufficient_tokens(
+    stack: Stack, analyst: str
+) -> None:
     assert httpx.get(f"{stack.base}/api/v1/queue").status_code == 401
     wrong = httpx.get(f"{stack.base}/api/v1/queue", headers={"Authorization": "Bearer hlt_nope"})
     assert wrong.status_code == 401
-    forbidden = httpx.get(f"{stack.base}/api/v1/users", headers={"Authorization": f"Bearer {analyst}"})
+    forbidden = httpx.get(
+        f"{stack.base}/api/v1/users", headers={"Authorization": f"Bearer {analyst}"}
+    )
     assert forbidden.status_code == 403 and "admin" in forbidden.json()["detail"]
     admin = stack.add_user(f"admin-{secrets.token_hex(3)}", "admin")
     users = httpx.get(f"{stack.base}/api/v1/users", headers={"Authorization": f"Bearer {admin}"})
@@ -152,30 +175,43 @@ def test_staff_endpoints_refuse_missing_wrong_and_insufficient_tokens(stack: Sta
         ({"url": 42}, "url"),
     ],
 )
-def test_bad_reports_get_422_naming_the_problem(stack: Stack, body: dict[str, object], needle: str) -> None:
-    answer = httpx.post(f"{stack.base}/api/v1/reports", json=body,
-                        headers={"X-Forwarded-For": "192.0.2.99"})  # fmt: skip
+def test_bad_reports_get_422_naming_the_problem(
+    stack: Stack, body: dict[str, object], needle: str
+) -> None:
+    answer = httpx.post(
+        f"{stack.base}/api/v1/reports", json=body, headers={"X-Forwarded-For": "192.0.2.99"}
+    )
     assert answer.status_code == 422
     assert needle in answer.json()["detail"]
 
 
 def test_malformed_and_huge_bodies_are_refused_cleanly(stack: Stack) -> None:
-    broken = httpx.post(f"{stack.base}/api/v1/reports", content=b"{not json",
-                        headers={"Content-Type": "application/json", "X-Forwarded-For": "192.0.2.98"})  # fmt: skip
+    broken = httpx.post(
+        f"{stack.base}/api/v1/reports",
+        content=b"{not json",
+        headers={"Content-Type": "application/json", "X-Forwarded-For": "192.0.2.98"},
+    )
     assert broken.status_code == 422 and "JSON" in broken.json()["detail"]
-    huge = httpx.post(f"{stack.base}/api/v1/reports", content=b"x" * 200_000,
-                      headers={"Content-Type": "application/json"})  # fmt: skip
+    huge = httpx.post(
+        f"{stack.base}/api/v1/reports",
+        content=b"x" * 200_000,
+        headers={"Content-Type": "application/json"},
+    )
     assert huge.status_code == 413
 
 
 def test_too_many_reports_from_one_client_get_429(stack: Stack) -> None:
-    statuses = [stack.report(f"http://flood-{n}.kz/", client="192.0.2.200").status_code for n in range(25)]
+    statuses = [
+        stack.report(f"http://flood-{n}.kz/", client="192.0.2.200").status_code for n in range(25)
+    ]
     assert statuses[:20] == [201] * 20
     assert set(statuses[20:]) == {429}
     assert stack.report("http://other-client.kz/", client="192.0.2.201").status_code == 201
 
 
-def test_worker_killed_mid_capture_still_reaches_the_queue(stack: Stack, sandbox: SandboxWeb) -> None:
+def test_worker_killed_mid_capture_still_reaches_the_queue(
+    stack: Stack, sandbox: SandboxWeb
+) -> None:
     key = secrets.token_hex(6)
     url = f"http://slow.kz/hold/{key}"
     assert stack.report(url, "drugs", client="192.0.2.77").status_code == 201
@@ -183,7 +219,9 @@ def test_worker_killed_mid_capture_still_reaches_the_queue(stack: Stack, sandbox
     stack.kill_worker()
     stack.start_worker()
     with sa.create_engine(stack.db_url).connect() as connection:
-        case_id = connection.execute(sa.text("SELECT id FROM cases WHERE canonical_url = :u"), {"u": url}).scalar_one()
+        case_id = connection.execute(
+            sa.text("SELECT id FROM cases WHERE canonical_url = :u"), {"u": url}
+        ).scalar_one()
     stack.wait_ready({case_id}, timeout=240)
     with sa.create_engine(stack.db_url).connect() as connection:
         captures = connection.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -59,7 +59,7 @@ def current_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def require(role: str):  # type: ignore[no-untyped-def]
+def require(role: str) -> Callable[[User], User]:
     def check(user: Annotated[User, Depends(current_user)]) -> User:
         if not has_role(user, role):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role or higher")

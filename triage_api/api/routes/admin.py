@@ -17,10 +17,15 @@ router = APIRouter(tags=["administration"])
 def list_users(session: SessionDep, admin: CurrentAdmin) -> list[dict[str, Any]]:
     users = session.scalars(sa.select(User).order_by(User.id))
     return [
-        {"id": u.id, "name": u.name, "role": u.role, "disabled": u.disabled,
-         "created_at": u.created_at.isoformat()}
+        {
+            "id": u.id,
+            "name": u.name,
+            "role": u.role,
+            "disabled": u.disabled,
+            "created_at": u.created_at.isoformat(),
+        }
         for u in users
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/hashlists")
@@ -32,7 +37,12 @@ def list_hashlists(session: SessionDep, supervisor: CurrentSupervisor) -> list[d
         .order_by(HashList.name)
     ).all()
     return [
-        {"name": h.name, "category": h.category, "source": h.source, "trust": h.trust,
-         "hashes": count}
+        {
+            "name": h.name,
+            "category": h.category,
+            "source": h.source,
+            "trust": h.trust,
+            "hashes": count,
+        }
         for h, count in rows
-    ]  # fmt: skip
+    ]

@@ -7,13 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
+from crawler.evidence import EvidenceError, EvidenceStore
 from triage_api import audit
 from triage_api.api.deps import CurrentAnalyst, SessionDep
 from triage_api.case_view import case_detail
 from triage_api.config import get_settings
-from triage_api.models import CaptureMedia, Capture, Media
+from triage_api.models import Capture, CaptureMedia, Media
 from triage_api.queue import MAX_LIMIT, ranked_cases
-from crawler.evidence import EvidenceError, EvidenceStore
 
 router = APIRouter(tags=["analysts"])
 
@@ -34,7 +34,9 @@ def get_case(case_id: int, session: SessionDep, user: CurrentAnalyst) -> dict[st
     detail = case_detail(session, case_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
-    audit.record(session, actor=f"user:{user.name}", action="case.viewed", subject=f"case:{case_id}")
+    audit.record(
+        session, actor=f"user:{user.name}", action="case.viewed", subject=f"case:{case_id}"
+    )
     return detail
 
 
@@ -65,15 +67,20 @@ def _known_artefact(session: Any, sha256: str) -> str | None:
     if len(sha256) != 64:
         return None
     mime = session.scalar(
-        sa.select(Media.mime).join(CaptureMedia, CaptureMedia.media_sha256 == Media.sha256)
-        .where(Media.sha256 == sha256).limit(1)
-    )  # fmt: skip
+        sa.select(Media.mime)
+        .join(CaptureMedia, CaptureMedia.media_sha256 == Media.sha256)
+        .where(Media.sha256 == sha256)
+        .limit(1)
+    )
     if mime is not None:
         return mime if mime.startswith("image/") else "application/octet-stream"
     if session.scalar(sa.select(Capture.id).where(Capture.screenshot_sha256 == sha256).limit(1)):
         return "image/png"
-    artefact = sa.or_(Capture.html_sha256 == sha256, Capture.text_sha256 == sha256,
-                      Capture.manifest_sha256 == sha256)  # fmt: skip
+    artefact = sa.or_(
+        Capture.html_sha256 == sha256,
+        Capture.text_sha256 == sha256,
+        Capture.manifest_sha256 == sha256,
+    )
     if session.scalar(sa.select(Capture.id).where(artefact).limit(1)):
         return "text/plain; charset=utf-8"
     return None

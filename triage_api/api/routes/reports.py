@@ -67,9 +67,14 @@ def create_report(
         )
     try:
         filed = file_report(
-            session, url=body.url, category=body.category, comment=body.comment,
-            contact=body.contact, client=client, channel="api",
-        )  # fmt: skip
+            session,
+            url=body.url,
+            category=body.category,
+            comment=body.comment,
+            contact=body.contact,
+            client=client,
+            channel="api",
+        )
     except ReportRejected as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     session.commit()

@@ -38,7 +38,9 @@ def login_page(request: Request) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, token: Annotated[str, Form(max_length=200)]) -> Response:
+def login(
+    request: Request, session: SessionDep, token: Annotated[str, Form(max_length=200)]
+) -> Response:
     user = user_for_token(session, token.strip())
     if user is None or not has_role(user, "analyst"):
         return templates.TemplateResponse(
@@ -47,9 +49,14 @@ def login(request: Request, session: SessionDep, token: Annotated[str, Form(max_
     audit.record(session, actor=f"user:{user.name}", action="ui.login")
     response = RedirectResponse("/ui/queue", status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
-        SESSION_COOKIE, token.strip(), httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", max_age=12 * 3600, path="/",
-    )  # fmt: skip
+        SESSION_COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=12 * 3600,
+        path="/",
+    )
     return response
 
 
@@ -77,5 +84,7 @@ def case_page(case_id: int, request: Request, session: SessionDep) -> Response:
     detail = case_detail(session, case_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
-    audit.record(session, actor=f"user:{user.name}", action="case.viewed", subject=f"case:{case_id}")
+    audit.record(
+        session, actor=f"user:{user.name}", action="case.viewed", subject=f"case:{case_id}"
+    )
     return templates.TemplateResponse(request, "case.html", {"user": user, "case": detail})
