@@ -72,8 +72,14 @@ def canonicalize(raw: str) -> CanonicalUrl:
         raise InvalidUrl(f"URL contains a control character (U+{ord(bad):04X})")
 
     scheme, rest = _split_scheme(text)
-    rest = rest.replace("\\", "/").lstrip("/")
-    parts = urlsplit(f"{scheme}://{rest}")
+    rest = _browser_slashes(rest).lstrip("/")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if authority.startswith("[") and "]" not in authority:
+        raise InvalidUrl("IPv6 address is missing its closing ']'")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+    except ValueError as exc:  # urlsplit's own checks: brackets, NFKC look-alikes of '@' or '/'
+        raise InvalidUrl(f"URL cannot be parsed: {exc}") from None
     netloc = parts.netloc
     if "@" in netloc:
         raise InvalidUrl("URL must not contain a user name or password")
@@ -107,6 +113,12 @@ def _split_scheme(text: str) -> tuple[str, str]:
     return "http", text
 
 
+def _browser_slashes(rest: str) -> str:
+    """WHATWG: backslashes are slashes in the authority and path, not in the query or fragment."""
+    end = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    return rest[:end].replace("\\", "/") + rest[end:]
+
+
 def _split_port(netloc: str) -> tuple[str, int | None]:
     if netloc.startswith("["):
         end = netloc.find("]")
@@ -135,7 +147,10 @@ def _canonical_host(text: str) -> tuple[str, str]:
         return _canonical_ipv6(text[1:-1])
     if "%" in text:
         raise InvalidUrl("host must not contain percent-encoding")
-    host = text.lower()
+    try:  # UTS 46 mapping first, as browsers do: full-width digits and dots become ASCII
+        host = idna.uts46_remap(text, std3_rules=False, transitional=False).lower()
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise InvalidUrl(f"host '{text}' is not a valid domain name ({exc})") from None
     host = host[:-1] if host.endswith(".") else host  # the root dot names the same host
     last = host.rsplit(".", 1)[-1]
     if host and _looks_numeric(last):
@@ -143,12 +158,22 @@ def _canonical_host(text: str) -> tuple[str, str]:
         _require_public(address)
         return str(address), str(address)
     try:
-        ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
-        unicode_host = idna.decode(ascii_host)
+        labels = [_ascii_label(label) for label in host.split(".")]
+        unicode_host = ".".join(
+            idna.decode(label) if label.startswith("xn--") else label for label in labels
+        )
     except (idna.IDNAError, UnicodeError) as exc:
         raise InvalidUrl(f"host '{text}' is not a valid domain name ({exc})") from None
+    ascii_host = ".".join(labels)
     _require_dns_name(ascii_host)
     return ascii_host, unicode_host
+
+
+def _ascii_label(label: str) -> str:
+    """Plain ASCII labels pass as they are (browsers accept '_'); others become punycode."""
+    if label.isascii() and not label.startswith("xn--"):
+        return label
+    return idna.alabel(label).decode("ascii")
 
 
 def _canonical_ipv6(text: str) -> tuple[str, str]:
@@ -196,10 +221,24 @@ def _parse_ipv4(host: str) -> ipaddress.IPv4Address:
 
 
 def _require_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
-    mapped = getattr(address, "ipv4_mapped", None)
-    target = mapped or address
-    if not target.is_global or target.is_multicast:
+    if not address.is_global or address.is_multicast:
         raise InvalidUrl(f"address {address} is not a public IP address")
+    for embedded in _embedded_ipv4(address):
+        if not embedded.is_global or embedded.is_multicast:
+            raise InvalidUrl(f"address {address} embeds {embedded}, not a public IP address")
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses that an IPv6 address carries (mapped, compatible, NAT64, 6to4)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    value = int(address)
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if value >> 32 == 0 or address in ipaddress.IPv6Network("64:ff9b::/96"):
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return found
 
 
 def _require_dns_name(host: str) -> None:

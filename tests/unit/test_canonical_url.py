@@ -221,3 +221,21 @@ def test_backslash_userinfo_trick_judges_the_host_a_browser_contacts() -> None:
     result = canonicalize("http://good.kz\\@evil.com/")
     assert result.host == "good.kz"
     assert "evil.com" not in result.host
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ("http://[::127.0.0.1]/", "embeds 127.0.0.1"),
+        ("http://[64:ff9b::a00:1]/", "embeds 10.0.0.1"),
+        ("http://[2002:c0a8:101::]/", "embeds 192.168.1.1"),
+        ("http://１２７.０.０.１/", "127.0.0.1 is not a public IP"),
+    ],
+)
+def test_ipv4_hidden_in_other_forms_is_refused(raw: str, needle: str) -> None:
+    with pytest.raises(InvalidUrl, match=needle):
+        canonicalize(raw)
+
+
+def test_underscore_labels_are_accepted_as_browsers_do() -> None:
+    assert canonicalize("http://Sub_Domain.example.kz/").url == "http://sub_domain.example.kz/"
