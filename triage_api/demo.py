@@ -37,7 +37,7 @@ def _ensure_analyst() -> str:
     with session_scope() as session:
         user = session.scalar(sa.select(User).where(User.name == DEMO_USER))
         if user is None:
-            _, token = add_user(session, name=DEMO_USER, role="supervisor")
+            _, token = add_user(session, name=DEMO_USER, role="analyst")
             return token
         return issue_token(session, user)
 

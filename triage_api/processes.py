@@ -9,12 +9,16 @@ import subprocess
 
 
 def stop_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """SIGTERM the process group, then SIGKILL it if it has not gone within `timeout`."""
-    if process.poll() is not None:
-        return
+    """SIGTERM the leader (a clean, warm shutdown), then SIGKILL the whole group after `timeout`.
+
+    The group is killed in any case, so no browser or pool child outlives its leader.
+    """
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=timeout)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

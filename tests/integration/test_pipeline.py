@@ -241,3 +241,19 @@ def test_audit_log_is_append_only(stack: Stack) -> None:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             connection.execute(sa.text("DELETE FROM audit_log"))
     engine.dispose()
+
+
+def test_ui_signs_in_with_a_token_and_shows_the_queue_blurred(stack: Stack, analyst: str) -> None:
+    with httpx.Client(base_url=stack.base, timeout=30) as client:
+        assert client.get("/ui/queue").headers.get("location") == "/ui/login"
+        refused = client.post("/ui/login", data={"token": "hlt_wrong"})
+        assert refused.status_code == 401
+        signed_in = client.post("/ui/login", data={"token": analyst}, follow_redirects=True)
+        assert signed_in.status_code == 200 and "http://ortaq-forum.kz/" in signed_in.text
+        assert "script-src 'self'" in signed_in.headers["content-security-policy"]
+        case_id = httpx.get(
+            f"{stack.base}/api/v1/queue", headers={"Authorization": f"Bearer {analyst}"}
+        ).json()["items"][0]["case_id"]
+        page = client.get(f"/ui/cases/{case_id}")
+        assert page.status_code == 200
+        assert page.text.count('class="blurred"') == 3  # screenshot and both images
