@@ -210,6 +210,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=args.access_log,  # off by default: it would write reporters' addresses to disk
         proxy_headers=False,
     )
     return EXIT_OK
@@ -283,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--access-log", action="store_true", help="log every request with the client's address"
+    )
     worker = add("worker", cmd_worker, "run a Celery worker (capture and analysis queues)")
     worker.add_argument("--queues", "-Q", default="capture,analysis")
     worker.add_argument("--concurrency", "-c", type=int, default=2)

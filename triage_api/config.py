@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=None, description="Redis URL for the shared intake rate limit; memory if unset."
     )
 
+    db_pool_size: int = Field(
+        default=16,
+        ge=1,
+        description="Database connections per process; intake runs at most this many at once.",
+    )
+
     # Intake
     report_rate_limit: int = Field(default=30, description="Reports per client per window.")
     report_rate_window_s: int = 60

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage_api.config import get_settings
 
+T = TypeVar("T")
+
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.Engine:
-    """One pooled engine per URL per process; SQLite gets WAL and a busy timeout."""
+    """One pooled engine per URL per process; SQLite gets WAL and a busy timeout.
+
+    PostgreSQL connections are not pinged on checkout (a round trip per request); a connection
+    that died with the server is detected on use, the pool is invalidated, and callers that must
+    not fail (intake) retry once, see `retry_on_disconnect`.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -24,7 +31,8 @@ def engine_for(url: str) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    size = get_settings().db_pool_size
+    return sa.create_engine(url, pool_size=size, max_overflow=size, pool_recycle=3600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,6 +69,16 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def retry_on_disconnect(work: Callable[[], T]) -> T:
+    """Run a unit of work; if the database connection had died (server restart), run it again."""
+    try:
+        return work()
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return work()
 
 
 def upgrade(revision: str = "head") -> None:

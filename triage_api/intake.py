@@ -10,15 +10,17 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from triage_api import audit
 from triage_api.canonical_url import CanonicalUrl, InvalidUrl, canonicalize
 from triage_api.models import Case, Report, utcnow
-from triage_api.sqlutil import advance_stage
+from triage_api.sqlutil import advance_stage, table_of
 from triage_api.taxonomy import check_category
 
 log = logging.getLogger(__name__)
@@ -87,53 +89,83 @@ def file_report(
     client: str | None = None,
     channel: str = "api",
 ) -> FiledReport:
-    """Add the report in the caller's transaction; the caller commits, then queues `next_stage`."""
+    """Add the report in the caller's transaction; the caller commits, then queues `next_stage`.
+
+    Three statements: an upsert that joins or opens the case, the report, the audit entry. Intake
+    is the hottest path of the service, so every round trip and every compile counts.
+    """
     canonical = validate(url, category, comment, contact)
-    case, new_case = _open_case(session, canonical)
+    now = utcnow()
+    connection = session.connection()  # Core on the session's transaction: no ORM bookkeeping
+    statements = _statements(connection.dialect.name)
+    case = connection.execute(
+        statements.join_or_open_case,
+        {"url": canonical.url, "host": canonical.host, "now": now},
+    ).one()
+    case_id, new_case = int(case.id), case.report_count == 1
     code = new_tracking_code()
-    session.add(
-        Report(
-            tracking_code=code,
-            case_id=case.id,
-            submitted_url=str(url)[:5000],
-            canonical_url=canonical.url,
-            category=category or None,
-            comment=comment,
-            contact=contact,
-            channel=channel,
-            client_hash=client_fingerprint(client),
-        )
-    )
-    session.execute(
-        sa.update(Case).where(Case.id == case.id).values(report_count=Case.report_count + 1)
+    connection.execute(
+        statements.add_report,
+        {
+            "tracking_code": code,
+            "case_id": case_id,
+            "submitted_url": str(url)[:5000],
+            "canonical_url": canonical.url,
+            "category": category or None,
+            "comment": comment,
+            "contact": contact,
+            "channel": channel,
+            "client_hash": client_fingerprint(client),
+            "created_at": now,
+        },
     )
     next_stage = "capture" if new_case else None
-    if not new_case and advance_stage(
-        session, Case, case.id, from_stage="ready", stage="score", stage_since=utcnow()
+    # a new report changes the priority of a case already in the queue: score it again
+    rescore = not new_case and case.stage == "ready"
+    if rescore and advance_stage(
+        session, Case, case_id, from_stage="ready", stage="score", stage_since=now
     ):
         next_stage = "score"
     audit.record(
-        session, actor=f"reporter:{channel}", action="report.filed", subject=f"case:{case.id}"
+        session, actor=f"reporter:{channel}", action="report.filed", subject=f"case:{case_id}"
     )
-    return FiledReport(code, case.id, new_case, canonical.url, next_stage)
+    return FiledReport(code, case_id, new_case, canonical.url, next_stage)
 
 
-def _open_case(session: Session, canonical: CanonicalUrl) -> tuple[Case, bool]:
-    query = sa.select(Case).where(Case.open_key == canonical.url)
-    case = session.scalar(query)
-    if case is not None:
-        return case, False
-    try:
-        with session.begin_nested():
-            case = Case(canonical_url=canonical.url, host=canonical.host, open_key=canonical.url)
-            session.add(case)
-            session.flush()
-        return case, True
-    except IntegrityError:
-        existing = session.scalar(query)  # another report opened it a moment ago
-        if existing is None:
-            raise
-        return existing, False
+@dataclass(frozen=True, slots=True)
+class _IntakeStatements:
+    join_or_open_case: Any
+    add_report: Any
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _IntakeStatements:
+    """Intake's statements, built once per engine so each report reuses the compiled SQL.
+
+    `join_or_open_case` opens a case for the URL or counts one more report on its open case in one
+    statement; the unique `open_key` makes two racing first reports of a URL meet in the same
+    case, and a count of 1 afterwards means this report opened it.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now: Any = sa.bindparam("now")
+    join_or_open_case = (
+        insert(table_of(Case))
+        .values(
+            canonical_url=sa.bindparam("url"),
+            host=sa.bindparam("host"),
+            open_key=sa.bindparam("url"),
+            report_count=1,
+            stage_since=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[Case.open_key],
+            set_={"report_count": Case.report_count + 1, "updated_at": now},
+        )
+        .returning(Case.id, Case.report_count, Case.stage)
+    )
+    return _IntakeStatements(join_or_open_case, sa.insert(table_of(Report)))
 
 
 def public_status(session: Session, tracking_code: str) -> dict[str, object] | None:

@@ -49,7 +49,7 @@ class RedisRateLimiter:
         window = int(time.time() // self.window_s)
         key = f"hotline:ratelimit:{client}:{window}"
         try:
-            pipe = self.client.pipeline()
+            pipe = self.client.pipeline(transaction=False)  # one round trip; no MULTI needed
             pipe.incr(key)
             pipe.expire(key, self.window_s + 1)
             count, _ = pipe.execute()

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+def table_of(model: Any) -> sa.Table:
+    """A mapped class's table, for Core statements that skip the ORM's per-row bookkeeping."""
+    return cast(sa.Table, model.__table__)
+
+
+def upsert_for(session: Session) -> Callable[[Any], Any]:
+    """The dialect's `insert` that knows ON CONFLICT (the same syntax on both engines)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING, so writes keyed by natural ids can run twice."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    session.execute(upsert_for(session)(model).values(rows).on_conflict_do_nothing())
 
 
 def advance_stage(

@@ -55,6 +55,28 @@ class BodyLimit:
             await _too_large(send, self.limit)
 
 
+class SecurityHeaders:
+    """Add the security headers to every HTTP response (plain ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -104,13 +126,6 @@ def create_app() -> FastAPI:
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/queue", status_code=status.HTTP_303_SEE_OTHER)
@@ -119,7 +134,7 @@ def create_app() -> FastAPI:
 
 
 def asgi_app() -> ASGIApp:
-    return BodyLimit(create_app())
+    return SecurityHeaders(BodyLimit(create_app()))
 
 
 app = asgi_app()
