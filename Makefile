@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv chromium demo test unit lint typecheck bench clean
+.PHONY: help venv chromium demo test test-netns unit lint typecheck bench clean
 
 help:
 	@echo "make demo   - install, find or install Chromium, run the hotline on the sandbox web"
@@ -34,7 +34,12 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 test: chromium lint typecheck
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra --ignore=tests/netns
+	$(MAKE) test-netns
+
+# Tests that make a browser try refused addresses run in a loopback-only network namespace.
+test-netns: chromium
+	PY=$(PY) sh tests/netns/run.sh
 
 unit: venv
 	$(PY) -m pytest -ra tests/unit

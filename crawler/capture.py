@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import (
     Browser,
     BrowserContext,
     FloatRect,
+    Frame,
     Page,
     Playwright,
     Request,
@@ -27,6 +29,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from crawler.browser import find_chromium
+from crawler.egress import EgressPolicy, EgressProxy
 
 CHROMIUM_ARGS = [
     "--disable-background-networking",
@@ -37,6 +40,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--mute-audio",
     "--disable-quic",
+    # All traffic goes through the egress point; the browser itself may resolve no name and may
+    # send no UDP (WebRTC) around it.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-dns-prefetch",
     "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,"
     "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,HttpsFirstModeV2ForTypicallySecureUsers",
 ]
@@ -52,6 +61,9 @@ class CaptureLimits:
     max_total_bytes: int = 60 * 1024 * 1024
     viewport: tuple[int, int] = (1280, 900)
     max_screenshot_height: int = 12000
+    max_transfer_bytes: int = 200 * 1024 * 1024  # everything received through the egress point
+    max_connections: int = 600
+    max_navigations: int = 20  # main-frame navigations: HTTP, meta-refresh and script redirects
 
 
 @dataclass(slots=True)
@@ -63,7 +75,10 @@ class CapturedImage:
 
 @dataclass(slots=True)
 class CaptureResult:
-    """What the browser saw; `outcome` is ok, timeout, network_error or browser_error."""
+    """What the browser saw; `outcome` is ok, timeout, refused, network_error or browser_error.
+
+    `stopped_by` names the limit that cut the capture short, if any; what arrived before is kept.
+    """
 
     requested_url: str
     started_at: datetime
@@ -80,9 +95,17 @@ class CaptureResult:
     images: list[CapturedImage] = field(default_factory=list)
     skipped_images: list[dict[str, Any]] = field(default_factory=list)
     browser_version: str | None = None
+    egress_policy: dict[str, Any] = field(default_factory=dict)
+    egress: list[dict[str, Any]] = field(default_factory=list)
+    stopped_by: str | None = None
     outcome: str = "ok"
     error: str | None = None
     should_retry: bool = False
+
+    @property
+    def refused(self) -> list[dict[str, Any]]:
+        """Connections the egress point refused (private addresses, other schemes, …)."""
+        return [event for event in self.egress if event["decision"] == "refused"]
 
     def manifest(self) -> dict[str, Any]:
         """The JSON-able facts of the capture, without the bytes."""
@@ -102,19 +125,18 @@ class CaptureResult:
             "should_retry": self.should_retry,
             "images": [{"url": i.url, "bytes": len(i.data)} for i in self.images],
             "skipped_images": self.skipped_images,
+            "stopped_by": self.stopped_by,
+            "egress_policy": self.egress_policy,
+            "egress": self.egress,
         }
 
 
-def resolver_rules(host_map: dict[str, str], only: bool) -> str | None:
-    """Chromium `--host-resolver-rules` that send mapped hosts to the sandbox web."""
-    rules = [f"MAP {host} {target}" for host, target in sorted(host_map.items())]
-    if only:
-        rules.append("MAP * ~NOTFOUND")
-    return ", ".join(rules) or None
-
-
 class Capture:
-    """A fresh browser for one capture: no shared profile, downloads refused, dialogs dismissed."""
+    """A browser for captures; each `run` gets a fresh context and its own egress point.
+
+    No shared profile, downloads refused, dialogs dismissed, popups closed, service workers
+    blocked. `host_map` pins names to the sandbox web; `allow_private` opens networks on purpose.
+    """
 
     def __init__(
         self,
@@ -123,19 +145,16 @@ class Capture:
         chromium_path: str | None = None,
         host_map: dict[str, str] | None = None,
         host_map_only: bool = False,
+        allow_private: tuple[str, ...] = (),
     ) -> None:
         self.limits = limits or CaptureLimits()
         self.chromium_path = chromium_path
-        self.host_map = host_map or {}
-        self.host_map_only = host_map_only
+        self.policy = EgressPolicy.build(allow_private, host_map, host_map_only)
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
     async def __aenter__(self) -> Capture:
         args = list(CHROMIUM_ARGS)
-        rules = resolver_rules(self.host_map, self.host_map_only)
-        if rules:
-            args.append(f"--host-resolver-rules={rules}")
         self._playwright = await async_playwright().start()
         try:
             self._browser = await self._playwright.chromium.launch(
@@ -164,25 +183,35 @@ class Capture:
         assert self._browser is not None, "use 'async with Capture() as capture'"
         result = CaptureResult(requested_url=url, started_at=datetime.now(UTC))
         result.browser_version = f"Chromium {self._browser.version}"
-        context = await self._new_context()
-        try:
-            await asyncio.wait_for(self._visit(context, url, result), self.limits.timeout_s)
-        except TimeoutError:
-            result.outcome, result.should_retry = "timeout", True
-            result.error = f"capture stopped after its limit of {self.limits.timeout_s:g} s"
-        except PlaywrightError as exc:
-            result.outcome, result.error = "browser_error", _first_line(exc)
-            result.should_retry = True
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(context.close(), 5)
-            result.finished_at = datetime.now(UTC)
+        result.egress_policy = self.policy.describe()
+        limits = self.limits
+        async with EgressProxy(
+            self.policy, max_bytes=limits.max_transfer_bytes, max_connections=limits.max_connections
+        ) as proxy:
+            context = await self._new_context(proxy.url)
+            try:
+                await asyncio.wait_for(self._visit(context, url, result), limits.timeout_s)
+            except TimeoutError:
+                result.outcome, result.should_retry = "timeout", True
+                result.error = f"capture stopped after its limit of {limits.timeout_s:g} s"
+                result.stopped_by = (
+                    result.stopped_by or f"wall-clock limit of {limits.timeout_s:g} s"
+                )
+            except PlaywrightError as exc:
+                result.outcome, result.error = "browser_error", _first_line(exc)
+                result.should_retry = True
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(context.close(), 5)
+                result.finished_at = datetime.now(UTC)
+            _record_egress(proxy, result)
         return result
 
-    async def _new_context(self) -> BrowserContext:
+    async def _new_context(self, proxy_url: str) -> BrowserContext:
         assert self._browser is not None
         width, height = self.limits.viewport
         context = await self._browser.new_context(
+            proxy={"server": proxy_url, "bypass": "<-loopback>"},
             accept_downloads=False,
             service_workers="block",
             ignore_https_errors=True,
@@ -200,12 +229,18 @@ class Capture:
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
         collector = _ImageCollector(self.limits, result)
         page.on("response", collector.on_response)
-        page.on(
-            "framenavigated",
-            lambda frame: (
-                result.navigations.append(frame.url) if frame == page.main_frame else None
-            ),
-        )
+        limit = self.limits.max_navigations
+        stopping: set[asyncio.Future[None]] = set()
+
+        def navigated(frame: Frame) -> None:
+            if frame != page.main_frame:
+                return
+            result.navigations.append(frame.url)
+            if len(result.navigations) > limit and result.stopped_by is None:
+                result.stopped_by = f"more than {limit} navigations (a redirect loop?)"
+                stopping.add(asyncio.ensure_future(_refuse_everything(context)))
+
+        page.on("framenavigated", navigated)
         deadline = time.monotonic() + self.limits.timeout_s
         try:
             response = await page.goto(url, wait_until="load", timeout=_ms_left(deadline, 0.6))
@@ -332,9 +367,34 @@ async def _record_response(response: Response, result: CaptureResult) -> None:
         )
     chain.append({"url": response.url, "status": response.status, "location": None})
     result.redirect_chain = chain
+
+
+def _record_egress(proxy: EgressProxy, result: CaptureResult) -> None:
+    """What left through the egress point; a refused main address makes the outcome `refused`."""
+    result.egress = [event.as_dict() for event in proxy.events]
+    if proxy.limit_hit:
+        result.stopped_by = result.stopped_by or proxy.limit_hit
+    result.server_ip = proxy.address_of(result.final_url or result.requested_url)
+    host = urlsplit(result.requested_url).hostname or ""
+    first = next(iter(proxy.events_for(result.requested_url)), None)
+    if first is None or first.decision == "allowed" or result.server_ip is not None:
+        return
+    result.http_status = None  # the status was the egress point's, not the site's
+    if first.decision == "refused":
+        result.outcome, result.should_retry = "refused", False
+        result.error = f"the egress point refused {host}: {first.reason}"
+    elif first.decision == "unresolved":
+        result.outcome, result.should_retry = "network_error", False
+        result.error = f"ERR_NAME_NOT_RESOLVED: {first.reason}"
+    else:
+        result.outcome, result.should_retry = "network_error", True
+        result.error = f"could not connect to {host}: {first.reason}"
+
+
+async def _refuse_everything(context: BrowserContext) -> None:
+    """Stop a capture that keeps navigating: every further request fails, the page stays."""
     with contextlib.suppress(PlaywrightError):
-        address = await response.server_addr()
-        result.server_ip = address["ipAddress"] if address else None
+        await context.route("**/*", lambda route: route.abort("blockedbyclient"))
 
 
 async def _settle(page: Page, deadline: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -195,7 +196,16 @@ def cmd_capture(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()):
         print(f"error: {out} exists and is not empty", file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = take_capture(url)
+    settings = _settings()
+    if args.allow_private:
+        for cidr in args.allow_private:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                print(f"error: --allow-private {cidr!r} is not an IP network", file=sys.stderr)
+                return EXIT_BAD_INPUT
+        settings = settings.model_copy(update={"egress_allow": list(args.allow_private)})
+    result = take_capture(url, settings)
     write_capture_dir(result, out)
     print(json.dumps({"out": str(out), "outcome": result.outcome, "error": result.error}))
     return EXIT_OK
@@ -337,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     capture = add("capture", cmd_capture, "capture one URL into a directory")
     capture.add_argument("url")
     capture.add_argument("--out", required=True)
+    capture.add_argument(
+        "--allow-private",
+        action="append",
+        metavar="CIDR",
+        help="let this capture reach a non-public network (repeatable); refused by default",
+    )
 
     sandbox = add("sandbox", cmd_sandbox, "serve the synthetic sandbox web on 127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SEVERITY: dict[str, float] = {
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Host → 'ip:port' for the browser (sandbox web); others resolve normally.",
     )
+    egress_allow: list[str] = Field(
+        default_factory=list,
+        description="CIDRs captures may reach although not public (--allow-private); JSON list.",
+    )
     host_map_only: bool = Field(
         default=False, description="When a host map is set, every other host is NOTFOUND."
     )
@@ -77,6 +82,16 @@ class Settings(BaseSettings):
     points_per_waiting_hour: float = 2.0
     points_known_match: float = 1000.0
     points_capture_failed: float = -5.0
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IP network (e.g. 10.20.0.0/16)") from None
+        return value
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -69,6 +69,7 @@ def take_capture(url: str, settings: Settings | None = None) -> CaptureResult:
         chromium_path=settings.chromium_path,
         host_map=settings.host_map,
         host_map_only=settings.host_map_only,
+        allow_private=tuple(settings.egress_allow),
     )
 
 
