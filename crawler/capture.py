@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,8 +31,11 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from crawler import process_tree
 from crawler.browser import find_chromium
 from crawler.egress import EgressPolicy, EgressProxy
+from crawler.traffic import Exchange, TrafficRecorder
+from crawler.warc import warc_bytes
 
 CHROMIUM_ARGS = [
     "--disable-background-networking",
@@ -46,6 +52,8 @@ CHROMIUM_ARGS = [
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--disable-dns-prefetch",
+    # A script that allocates without end crashes its tab at this heap size, not the machine.
+    "--js-flags=--max-old-space-size=512",
     "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,"
     "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,HttpsFirstModeV2ForTypicallySecureUsers",
 ]
@@ -64,6 +72,8 @@ class CaptureLimits:
     max_transfer_bytes: int = 200 * 1024 * 1024  # everything received through the egress point
     max_connections: int = 600
     max_navigations: int = 20  # main-frame navigations: HTTP, meta-refresh and script redirects
+    max_requests: int = 1000  # logged and kept in the WARC; more are counted, not kept
+    max_frames: int = 20
 
 
 @dataclass(slots=True)
@@ -71,6 +81,12 @@ class CapturedImage:
     url: str
     data: bytes
     content_type: str | None
+
+
+@dataclass(slots=True)
+class CapturedFrame:
+    url: str
+    html: str
 
 
 @dataclass(slots=True)
@@ -95,6 +111,10 @@ class CaptureResult:
     images: list[CapturedImage] = field(default_factory=list)
     skipped_images: list[dict[str, Any]] = field(default_factory=list)
     browser_version: str | None = None
+    frames: list[CapturedFrame] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    dropped_requests: int = 0
+    warc: bytes | None = None
     egress_policy: dict[str, Any] = field(default_factory=dict)
     egress: list[dict[str, Any]] = field(default_factory=list)
     stopped_by: str | None = None
@@ -126,6 +146,9 @@ class CaptureResult:
             "images": [{"url": i.url, "bytes": len(i.data)} for i in self.images],
             "skipped_images": self.skipped_images,
             "stopped_by": self.stopped_by,
+            "frames": [{"url": f.url[:4000], "chars": len(f.html)} for f in self.frames],
+            "requests": [exchange.log_entry() for exchange in self.exchanges],
+            "requests_not_logged": self.dropped_requests,
             "egress_policy": self.egress_policy,
             "egress": self.egress,
         }
@@ -134,8 +157,11 @@ class CaptureResult:
 class Capture:
     """A browser for captures; each `run` gets a fresh context and its own egress point.
 
-    No shared profile, downloads refused, dialogs dismissed, popups closed, service workers
-    blocked. `host_map` pins names to the sandbox web; `allow_private` opens networks on purpose.
+    No shared state between captures: an in-memory context each, downloads refused, dialogs
+    dismissed, popups closed, service workers blocked. The browser has its own temporary HOME and
+    profile, is recycled after `recycle_after` captures and after any crash, and a watchdog kills
+    it when its processes grow past `memory_limit_mb`. `host_map` pins names to the sandbox web;
+    `allow_private` opens networks on purpose.
     """
 
     def __init__(
@@ -146,50 +172,104 @@ class Capture:
         host_map: dict[str, str] | None = None,
         host_map_only: bool = False,
         allow_private: tuple[str, ...] = (),
+        recycle_after: int = 50,
+        memory_limit_mb: int = 2048,
     ) -> None:
         self.limits = limits or CaptureLimits()
         self.chromium_path = chromium_path
         self.policy = EgressPolicy.build(allow_private, host_map, host_map_only)
+        self.recycle_after = max(1, recycle_after)
+        self.memory_limit = memory_limit_mb * 1024 * 1024
+        self.launches = 0
+        self.peak_rss = 0
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._home: tempfile.TemporaryDirectory[str] | None = None
+        self._marker = ""
+        self._runs = 0
 
     async def __aenter__(self) -> Capture:
-        args = list(CHROMIUM_ARGS)
         self._playwright = await async_playwright().start()
         try:
-            self._browser = await self._playwright.chromium.launch(
-                executable_path=find_chromium(self.chromium_path),
-                args=args,
-                timeout=30_000,
-                handle_sigint=False,
-                handle_sigterm=False,
-                handle_sighup=False,
-            )
+            await self._launch()
         except BaseException:
             await self._playwright.stop()
             raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._browser is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._browser.close(), 10)
+        await self._retire()
         if self._playwright is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._playwright.stop(), 10)
 
+    async def _launch(self) -> None:
+        assert self._playwright is not None
+        self._marker = f"--hotline-browser={secrets.token_hex(8)}"
+        self._home = tempfile.TemporaryDirectory(prefix="hotline-browser-")
+        home = self._home.name
+        env: dict[str, str | float | bool] = {
+            **os.environ,
+            "HOME": home,
+            "XDG_CONFIG_HOME": f"{home}/.config",
+            "XDG_CACHE_HOME": f"{home}/.cache",
+            "TMPDIR": home,
+        }
+        self._browser = await self._playwright.chromium.launch(
+            executable_path=find_chromium(self.chromium_path),
+            args=[*CHROMIUM_ARGS, self._marker],
+            env=env,
+            downloads_path=f"{home}/downloads",
+            timeout=30_000,
+            handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
+        )
+        self._runs = 0
+        self.launches += 1
+
+    def browser_processes(self) -> list[int]:
+        """This browser's processes (main, zygotes, renderers, GPU, network service)."""
+        return process_tree.tree(process_tree.find_marked(self._marker)) if self._marker else []
+
+    async def _retire(self, *, force: bool = False) -> None:
+        """Close the browser (kill it when `force` or when it does not close) and its HOME."""
+        browser, self._browser = self._browser, None
+        if browser is not None and not force:
+            with contextlib.suppress(Exception):  # one that will not close is killed below
+                await asyncio.wait_for(browser.close(), 10)
+        process_tree.kill(self.browser_processes())  # whatever is left still bears our marker
+        self._marker = ""
+        if self._home is not None:
+            self._home.cleanup()
+            self._home = None
+
     async def run(self, url: str) -> CaptureResult:
         """Visit `url` within the wall-clock limit; always returns a result."""
-        assert self._browser is not None, "use 'async with Capture() as capture'"
+        assert self._playwright is not None, "use 'async with Capture() as capture'"
+        if self._browser is None or not self._browser.is_connected():
+            await self._retire(force=True)
+            await self._launch()
+        elif self._runs >= self.recycle_after:
+            await self._retire()
+            await self._launch()
+        assert self._browser is not None
+        self._runs += 1
         result = CaptureResult(requested_url=url, started_at=datetime.now(UTC))
         result.browser_version = f"Chromium {self._browser.version}"
         result.egress_policy = self.policy.describe()
         limits = self.limits
+        watchdog = asyncio.ensure_future(self._watch(result))
+        context: BrowserContext | None = None
         async with EgressProxy(
             self.policy, max_bytes=limits.max_transfer_bytes, max_connections=limits.max_connections
         ) as proxy:
-            context = await self._new_context(proxy.url)
+            recorder: TrafficRecorder | None = None
             try:
+                context = await self._fresh_context(proxy.url)
+                recorder = TrafficRecorder(
+                    context, max_bytes=limits.max_total_bytes, max_requests=limits.max_requests
+                )
                 await asyncio.wait_for(self._visit(context, url, result), limits.timeout_s)
             except TimeoutError:
                 result.outcome, result.should_retry = "timeout", True
@@ -201,11 +281,53 @@ class Capture:
                 result.outcome, result.error = "browser_error", _first_line(exc)
                 result.should_retry = True
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(context.close(), 5)
+                if recorder is not None:
+                    with contextlib.suppress(Exception):
+                        await recorder.finish(5.0)  # bodies still arriving, before the context goes
+                watchdog.cancel()
+                await self._close_context(context)
                 result.finished_at = datetime.now(UTC)
-            _record_egress(proxy, result)
+            record_egress(proxy, result)
+        if recorder is not None:
+            result.exchanges = recorder.exchanges
+            result.dropped_requests = recorder.dropped
+            _keep_images(result, limits)
+        result.warc = warc_bytes(result.exchanges, warcinfo(result))
+        if result.stopped_by and result.stopped_by.startswith("browser memory"):
+            result.outcome, result.should_retry = "browser_error", False
+            result.error = f"the browser was killed: {result.stopped_by}"
         return result
+
+    async def _fresh_context(self, proxy_url: str) -> BrowserContext:
+        """A new context; a browser that died since the last capture is replaced first."""
+        try:
+            return await self._new_context(proxy_url)
+        except PlaywrightError:
+            await self._retire(force=True)
+            await self._launch()
+            return await self._new_context(proxy_url)
+
+    async def _close_context(self, context: BrowserContext | None) -> None:
+        """Close the capture's context; a browser that does not answer is killed and replaced."""
+        if context is None:
+            return
+        try:
+            await asyncio.wait_for(context.close(), 5)
+        except Exception:
+            await self._retire(force=True)
+
+    async def _watch(self, result: CaptureResult) -> None:
+        """Kill the browser when its processes together grow past the memory limit."""
+        while True:
+            await asyncio.sleep(0.5)
+            pids = self.browser_processes()
+            rss = process_tree.memory_bytes(pids)
+            self.peak_rss = max(self.peak_rss, rss)
+            if rss > self.memory_limit:
+                limit_mb = self.memory_limit // 2**20
+                result.stopped_by = f"browser memory {rss // 2**20} MB over {limit_mb} MB"
+                process_tree.kill(pids)
+                return
 
     async def _new_context(self, proxy_url: str) -> BrowserContext:
         assert self._browser is not None
@@ -227,8 +349,6 @@ class Capture:
         page = await context.new_page()
         context.on("page", lambda popup: asyncio.ensure_future(_close_quietly(popup, page)))
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
-        collector = _ImageCollector(self.limits, result)
-        page.on("response", collector.on_response)
         limit = self.limits.max_navigations
         stopping: set[asyncio.Future[None]] = set()
 
@@ -256,7 +376,14 @@ class Capture:
             await _record_response(response, result)
         await _settle(page, deadline)
         await self._record_page(page, result, deadline)
-        await collector.finish(max(1.0, min(5.0, deadline - time.monotonic())))
+        await self._record_frames(page, result)
+
+    async def _record_frames(self, page: Page, result: CaptureResult) -> None:
+        """The HTML of every child frame (iframes, nested ones too), up to `max_frames`."""
+        for frame in page.frames[1 : self.limits.max_frames + 1]:
+            with contextlib.suppress(PlaywrightError):
+                html = await asyncio.wait_for(frame.content(), 3)
+                result.frames.append(CapturedFrame(frame.url, html[:MAX_HTML_CHARS]))
 
     async def _record_page(self, page: Page, result: CaptureResult, deadline: float) -> None:
         result.final_url = page.url
@@ -294,60 +421,6 @@ class Capture:
             return None
 
 
-class _ImageCollector:
-    """Keeps image responses within the count and byte limits; records what it skipped."""
-
-    def __init__(self, limits: CaptureLimits, result: CaptureResult) -> None:
-        self.limits = limits
-        self.result = result
-        self.total = 0
-        self.pending: set[asyncio.Task[None]] = set()
-        self.seen: set[str] = set()
-
-    def on_response(self, response: Response) -> None:
-        if response.request.resource_type != "image" or response.url.startswith("data:"):
-            return
-        if response.url in self.seen:
-            return
-        self.seen.add(response.url)
-        task = asyncio.ensure_future(self._fetch(response))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def _fetch(self, response: Response) -> None:
-        skipped = self.result.skipped_images
-        if len(self.result.images) >= self.limits.max_images:
-            skipped.append({"url": response.url, "reason": "image count limit"})
-            return
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limits.max_image_bytes:
-            skipped.append({"url": response.url, "reason": f"declared {declared} bytes"})
-            return
-        try:
-            body = await response.body()
-        except PlaywrightError as exc:
-            skipped.append({"url": response.url, "reason": _first_line(exc)})
-            return
-        if len(body) > self.limits.max_image_bytes:
-            skipped.append({"url": response.url, "reason": f"{len(body)} bytes, over the limit"})
-            return
-        if self.total + len(body) > self.limits.max_total_bytes:
-            skipped.append({"url": response.url, "reason": "capture byte limit"})
-            return
-        if len(self.result.images) >= self.limits.max_images:
-            skipped.append({"url": response.url, "reason": "image count limit"})
-            return
-        self.total += len(body)
-        content_type = response.headers.get("content-type")
-        self.result.images.append(CapturedImage(response.url, body, content_type))
-
-    async def finish(self, timeout: float) -> None:
-        if self.pending:
-            await asyncio.wait(set(self.pending), timeout=timeout)
-        for task in list(self.pending):
-            task.cancel()
-
-
 async def _record_response(response: Response, result: CaptureResult) -> None:
     result.http_status = response.status
     chain: list[dict[str, Any]] = []
@@ -369,7 +442,53 @@ async def _record_response(response: Response, result: CaptureResult) -> None:
     result.redirect_chain = chain
 
 
-def _record_egress(proxy: EgressProxy, result: CaptureResult) -> None:
+def _keep_images(result: CaptureResult, limits: CaptureLimits) -> None:
+    """The page's images among the traffic, within the count and byte limits; skips say why."""
+    seen: set[str] = set()
+    total = 0
+    for exchange in result.exchanges:
+        if exchange.resource_type != "image" or exchange.url in seen or exchange.status is None:
+            continue
+        if not 200 <= exchange.status < 300:
+            continue
+        seen.add(exchange.url)
+        skip = None
+        declared = exchange.response_headers.get("content-length", "")
+        if len(result.images) >= limits.max_images:
+            skip = "image count limit"
+        elif declared.isdigit() and int(declared) > limits.max_image_bytes:
+            skip = f"declared {declared} bytes"
+        elif exchange.body is None:
+            skip = exchange.body_note or "no body"
+        elif len(exchange.body) > limits.max_image_bytes:
+            skip = f"{len(exchange.body)} bytes, over the limit"
+        elif total + len(exchange.body) > limits.max_total_bytes:
+            skip = "capture byte limit"
+        if skip:
+            result.skipped_images.append({"url": exchange.url, "reason": skip})
+            continue
+        assert exchange.body is not None
+        total += len(exchange.body)
+        kind = exchange.response_headers.get("content-type")
+        result.images.append(CapturedImage(exchange.url, exchange.body, kind))
+
+
+def warcinfo(result: CaptureResult) -> dict[str, Any]:
+    return {
+        "software": "Kaznet Hotline Triage capture (Playwright)",
+        "browser": result.browser_version,
+        "format": "WARC File Format 1.1",
+        "requested-url": result.requested_url,
+        "started-at": result.started_at.isoformat(),
+        "finished-at": result.finished_at.isoformat() if result.finished_at else None,
+        "outcome": result.outcome,
+        "egress-policy": result.egress_policy.get("refused"),
+        "allowed-networks": ", ".join(result.egress_policy.get("allowed_networks", [])) or "none",
+        "note": "bodies as decoded by the browser; original encodings in X-Hotline-Original-*",
+    }
+
+
+def record_egress(proxy: EgressProxy, result: CaptureResult) -> None:
     """What left through the egress point; a refused main address makes the outcome `refused`."""
     result.egress = [event.as_dict() for event in proxy.events]
     if proxy.limit_hit:

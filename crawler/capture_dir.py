@@ -35,6 +35,11 @@ def write_capture_dir(result: CaptureResult, out: Path) -> dict[str, str]:
         write("page.html", result.html.encode("utf-8", "replace"))
     if result.text is not None:
         write("page.txt", result.text.encode("utf-8", "replace"))
+    if result.warc:
+        write("capture.warc.gz", result.warc)
+    for number, frame in enumerate(result.frames, 1):
+        (out / "frames").mkdir(exist_ok=True)
+        write(f"frames/{number:02d}.html", frame.html.encode("utf-8", "replace"))
     for image in result.images:
         sha256 = hashlib.sha256(image.data).hexdigest()
         kind = (image.content_type or "").split(";")[0].strip().lower()

@@ -55,3 +55,35 @@ class EvidenceStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def verify(self) -> tuple[int, list[str]]:
+        """Re-hash every stored file: how many were checked, and what is wrong with the others."""
+        checked, problems = 0, []
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return 0, []
+        for path in sorted(base.rglob("*")):
+            if path.is_dir():
+                continue
+            if path.name.startswith(".incoming-"):
+                problems.append(f"{path}: an unfinished write was left behind")
+                continue
+            checked += 1
+            try:
+                expected = self.path(path.name)
+            except EvidenceError:
+                problems.append(f"{path}: not a sha256 name")
+                continue
+            if expected != path:
+                problems.append(f"{path}: stored under the wrong directory")
+                continue
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            if digest.hexdigest() != path.name:
+                problems.append(f"{path.name}: content does not match its hash (altered)")
+            elif path.stat().st_mode & 0o222:
+                problems.append(f"{path.name}: writable (evidence must be read-only)")
+        return checked, problems
+

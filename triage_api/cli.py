@@ -205,10 +205,23 @@ def cmd_capture(args: argparse.Namespace) -> int:
                 print(f"error: --allow-private {cidr!r} is not an IP network", file=sys.stderr)
                 return EXIT_BAD_INPUT
         settings = settings.model_copy(update={"egress_allow": list(args.allow_private)})
-    result = take_capture(url, settings)
+    result = take_capture(url, settings, light=args.light)
     write_capture_dir(result, out)
     print(json.dumps({"out": str(out), "outcome": result.outcome, "error": result.error}))
     return EXIT_OK
+
+
+def cmd_evidence_verify(args: argparse.Namespace) -> int:
+    from crawler.evidence import EvidenceStore
+    from triage_api.db import session_scope
+    from triage_api.evidence_audit import verify_evidence
+
+    with session_scope() as session:
+        checked, problems = verify_evidence(session, EvidenceStore(_settings().evidence_dir))
+    for problem in problems:
+        print(f"problem: {problem}")
+    print(json.dumps({"files_checked": checked, "problems": len(problems)}))
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -353,6 +366,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CIDR",
         help="let this capture reach a non-public network (repeatable); refused by default",
     )
+    capture.add_argument(
+        "--light", action="store_true", help="plain HTTP fetch, no browser (no screenshot)"
+    )
+
+    evidence = sub.add_parser("evidence", help="the evidence store").add_subparsers(
+        dest="evidence_command", required=True
+    )
+    add("verify", cmd_evidence_verify, "re-hash every stored file; find missing ones", evidence)
 
     sandbox = add("sandbox", cmd_sandbox, "serve the synthetic sandbox web on 127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Host → 'ip:port' for the browser (sandbox web); others resolve normally.",
     )
+    capture_recycle_after: int = Field(
+        default=50, ge=1, description="A worker's browser is replaced after this many captures."
+    )
+    capture_memory_limit_mb: int = Field(
+        default=2048, ge=256, description="The watchdog kills a browser whose processes pass this."
+    )
     egress_allow: list[str] = Field(
         default_factory=list,
         description="CIDRs captures may reach although not public (--allow-private); JSON list.",

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from classifiers.hashing import digests, hash_media
 from crawler.capture import CaptureLimits, CaptureResult, capture_url
+from crawler.capture_host import shared_host
 from crawler.evidence import EvidenceStore
+from crawler.light_fetch import fetch_url
 from triage_api.config import Settings, get_settings
 from triage_api.db import session_scope
 from triage_api.models import (
@@ -35,6 +37,7 @@ from triage_api.sqlutil import advance_stage, insert_ignore
 log = logging.getLogger(__name__)
 STAGES = ("capture", "analyse", "score")
 EXACT_TYPES = ("sha256", "md5", "sha1")
+LIGHT_OPTIONS = ("limits", "host_map", "host_map_only", "allow_private")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,13 @@ def begin_capture(case_id: int) -> StageJob | None:
         return StageJob(case.id, case.canonical_url)
 
 
-def take_capture(url: str, settings: Settings | None = None) -> CaptureResult:
+def take_capture(
+    url: str, settings: Settings | None = None, *, warm: bool = False, light: bool = False
+) -> CaptureResult:
+    """Capture `url`; `warm` reuses this process's browser (workers), else a browser of its own.
+
+    `light` fetches over plain HTTP instead (rechecks), through the same egress policy and limits.
+    """
     settings = settings or get_settings()
     limits = CaptureLimits(
         timeout_s=settings.capture_timeout_s,
@@ -63,14 +72,20 @@ def take_capture(url: str, settings: Settings | None = None) -> CaptureResult:
         viewport=settings.capture_viewport,
         max_screenshot_height=settings.capture_max_screenshot_height,
     )
-    return capture_url(
-        url,
-        limits=limits,
-        chromium_path=settings.chromium_path,
-        host_map=settings.host_map,
-        host_map_only=settings.host_map_only,
-        allow_private=tuple(settings.egress_allow),
-    )
+    options = {
+        "limits": limits,
+        "chromium_path": settings.chromium_path,
+        "host_map": settings.host_map,
+        "host_map_only": settings.host_map_only,
+        "allow_private": tuple(settings.egress_allow),
+        "recycle_after": settings.capture_recycle_after,
+        "memory_limit_mb": settings.capture_memory_limit_mb,
+    }
+    if light:
+        return fetch_url(url, **{k: options[k] for k in LIGHT_OPTIONS})
+    if warm:
+        return shared_host(**options).capture(url)
+    return capture_url(url, **options)
 
 
 def store_capture(case_id: int, result: CaptureResult) -> bool:
@@ -80,6 +95,11 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
     screenshot = put(result.screenshot) if result.screenshot else None
     html = put(result.html.encode("utf-8", "replace")) if result.html is not None else None
     text = put(result.text.encode("utf-8", "replace")) if result.text is not None else None
+    warc = put(result.warc) if result.warc else None
+    frames = [
+        {"url": frame.url[:4000], "sha256": put(frame.html.encode("utf-8", "replace"))}
+        for frame in result.frames
+    ]
     media_rows, links = [], []
     for image in result.images:
         sha256 = put(image.data)
@@ -96,7 +116,8 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
         )
         links.append((sha256, image.url))
     manifest = result.manifest() | {
-        "artefacts": {"screenshot": screenshot, "html": html, "text": text},
+        "artefacts": {"screenshot": screenshot, "html": html, "text": text, "warc": warc},
+        "frame_artefacts": frames,
         "media": [{"sha256": sha, "url": url} for sha, url in links],
     }
     manifest_sha = put(json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import deque
@@ -35,24 +36,37 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    """Fixed window counter shared by every API process; fails open if Redis is unreachable."""
+    """Sliding window shared by every API process (one Lua call); fails open without Redis.
 
-    def __init__(self, url: str, limit: int, window_s: int) -> None:
+    A fixed per-minute counter would let a client send twice the limit across a minute boundary
+    and would make the limit flicker for honest reporters; the window slides like the in-memory one.
+    """
+
+    SCRIPT = """
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+    if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+    end
+    return 0
+    """
+
+    def __init__(self, url: str, limit: int, window_s: float) -> None:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self.limit, self.window_s = limit, max(1, int(window_s))
+        self.limit, self.window_ms = limit, max(1, int(window_s * 1000))
+        self._allow = self.client.register_script(self.SCRIPT)
 
     def allow(self, client: str) -> bool:
         import redis
 
-        window = int(time.time() // self.window_s)
-        key = f"hotline:ratelimit:{client}:{window}"
+        now_ms = int(time.time() * 1000)
+        key = f"hotline:ratelimit:{client}"
+        member = f"{now_ms}-{secrets.token_hex(4)}"
         try:
-            pipe = self.client.pipeline(transaction=False)  # one round trip; no MULTI needed
-            pipe.incr(key)
-            pipe.expire(key, self.window_s + 1)
-            count, _ = pipe.execute()
+            allowed = self._allow(keys=[key], args=[now_ms, self.window_ms, self.limit, member])
         except redis.RedisError:
             return True
-        return int(count) <= self.limit
+        return bool(allowed)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from celery.signals import worker_process_shutdown
 
+from crawler.capture_host import close_hosts
 from triage_api import pipeline
 from triage_api.celery_app import ANALYSIS_QUEUE, CAPTURE_QUEUE, app
 from triage_api.config import get_settings
@@ -31,6 +33,12 @@ def enqueue(stage: str, case_id: int) -> bool:
     return True
 
 
+@worker_process_shutdown.connect
+def _close_browsers(**_: object) -> None:
+    """A worker process that stops takes its warm browser with it."""
+    close_hosts()
+
+
 def _capture_limit() -> int:
     return int(get_settings().capture_timeout_s) + 60
 
@@ -49,7 +57,7 @@ def capture(self: Task, case_id: int) -> str:
     job = pipeline.begin_capture(case_id)
     if job is None:
         return "skipped"
-    result = pipeline.take_capture(job.url)
+    result = pipeline.take_capture(job.url, warm=True)
     if result.should_retry and self.request.retries < self.max_retries:
         log.info("capture of case %s: %s; retrying", case_id, result.error)
         raise self.retry(countdown=5 * 2**self.request.retries)

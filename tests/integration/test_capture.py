@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from crawler.capture import CaptureLimits, capture_url
 from crawler.capture_dir import write_capture_dir
@@ -79,8 +80,37 @@ def test_capture_directory_has_manifest_with_artefact_hashes(
     assert manifest["artefacts"] == artefacts
     for name, sha256 in artefacts.items():
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == sha256
-    assert {"screenshot.png", "page.html", "page.txt"} <= set(artefacts)
+    assert {"screenshot.png", "page.html", "page.txt", "capture.warc.gz"} <= set(artefacts)
     assert len(list((tmp_path / "images").iterdir())) == 2
+    assert manifest["egress_policy"]["pinned_hosts_only"] is True
+    assert {e["decision"] for e in manifest["egress"]} == {"allowed"}
+    logged = {entry["url"]: entry for entry in manifest["requests"]}
+    page = logged["http://zhasyl-bazar.kz/"]
+    assert page["status"] == 200 and page["type"] == "document" and page["sha256"]
+
+
+def test_the_warc_holds_every_request_and_response(web: SandboxWeb, tmp_path: Path) -> None:
+    result = _capture(web, "http://kitap-alemi.kz/old-page")
+    write_capture_dir(result, tmp_path)
+    records = []
+    with (tmp_path / "capture.warc.gz").open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            body = record.content_stream().read()
+            records.append(
+                (record.rec_type, record.rec_headers.get_header("WARC-Target-URI"), record, body)
+            )
+    assert records[0][0] == "warcinfo"
+    responses = {uri: (rec, body) for kind, uri, rec, body in records if kind == "response"}
+    requests = {uri for kind, uri, _, _ in records if kind == "request"}
+    assert set(responses) == requests
+    assert {"http://kitap-alemi.kz/old-page", "http://kitap-alemi.kz/"} <= set(responses)
+    moved, _ = responses["http://kitap-alemi.kz/old-page"]
+    assert moved.http_headers.get_statuscode() == "302"
+    page, body = responses["http://kitap-alemi.kz/"]
+    assert page.http_headers.get_statuscode() == "200"
+    assert "Кітап әлемі".encode() in body
+    image = next(uri for uri in responses if uri.endswith("books.png"))
+    assert responses[image][1] == result.images[0].data
 
 
 def test_evidence_is_content_addressed_and_write_once(tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
+from crawler.evidence import EvidenceStore
 from crawler.sandbox import SandboxWeb
 from tests.stack import Stack
 
@@ -104,10 +106,38 @@ def test_capture_writes_a_capture_directory(cli: Stack, tmp_path: Path) -> None:
         "capture.json",
         "screenshot.png",
         "page.html",
+        "capture.warc.gz",
         "images",
     }
     refused = cli.cli("capture", "http://127.0.0.1/", "--out", str(tmp_path / "x"), check=False)
     assert refused.returncode == 2 and "not a public IP" in refused.stderr
+
+
+def test_evidence_verify_finds_altered_stray_and_missing_files(cli: Stack) -> None:
+    store = EvidenceStore(cli.data_dir / "evidence")
+    kept = store.put(b"synthetic page")
+    other = store.put(b"synthetic image")
+    ok = cli.cli("evidence", "verify")
+    assert json.loads(ok.stdout.splitlines()[-1]) == {"files_checked": 2, "problems": 0}
+
+    path = store.path(other)
+    path.chmod(0o644)
+    path.write_bytes(b"altered bytes")
+    (path.parent / ".incoming-x").write_bytes(b"half")
+    with sa.create_engine(cli.db_url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO media (sha256, md5, sha1, size, first_seen_at)"
+                " VALUES (:s, :m, :h, 1, :t)"
+            ),
+            {"s": "ab" * 32, "m": "0" * 32, "h": "0" * 40, "t": "2026-11-28 00:00:00"},
+        )
+    bad = cli.cli("evidence", "verify", check=False)
+    assert bad.returncode == 1
+    assert f"{other}: content does not match its hash" in bad.stdout
+    assert "unfinished write" in bad.stdout
+    assert f"{'ab' * 32}: recorded for media but missing" in bad.stdout
+    assert kept not in bad.stdout
 
 
 def test_queue_json_lists_ready_cases(cli: Stack) -> None:

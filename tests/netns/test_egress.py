@@ -19,6 +19,7 @@ import pytest
 
 from crawler.capture import CaptureLimits, CaptureResult, capture_url
 from crawler.egress import EgressPolicy, EgressProxy
+from crawler.light_fetch import fetch_url
 
 pytestmark = pytest.mark.integration
 
@@ -146,6 +147,16 @@ def test_redirects_to_refused_addresses_stop_at_the_egress_point(
     assert result.refused, result.egress
     assert result.text is None or "canary" not in result.text
     assert canary.connections == 0 and canary6.connections == 0
+
+
+@pytest.mark.parametrize("path", ["/to-canary", "/to-canary6", "/to-metadata", "/to-file"])
+def test_the_light_fetch_meets_the_same_policy(
+    path: str, trap: dict[str, str], canary: Canary, canary6: Canary
+) -> None:
+    result = fetch_url(f"http://trap.kz{path}", host_map=trap, limits=CaptureLimits(timeout_s=10))
+    assert result.refused or (result.stopped_by or "").startswith("redirect to a refused scheme")
+    assert canary.connections == 0 and canary6.connections == 0
+    assert "root:" not in (result.text or "")
 
 
 def test_a_redirect_to_a_file_url_reads_no_file(trap: dict[str, str]) -> None:
