@@ -86,4 +86,3 @@ class EvidenceStore:
             elif path.stat().st_mode & 0o222:
                 problems.append(f"{path.name}: writable (evidence must be read-only)")
         return checked, problems
-
