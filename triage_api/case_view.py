@@ -47,6 +47,8 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
         if ready
         else None,
         "category": case.claimed_category,
+        "jurisdiction": case.jurisdiction,
+        "country": case.country,
         "reasons": [*case.reasons, waiting_reason(case.created_at, now, settings)] if ready else [],
         "created_at": case.created_at.isoformat(),
         "reports": [
@@ -97,6 +99,7 @@ def _capture(session: Session, capture: Capture) -> dict[str, Any]:
         "html_sha256": capture.html_sha256,
         "text_sha256": capture.text_sha256,
         "manifest_sha256": capture.manifest_sha256,
+        "enrichment": capture.enrichment,
         "media": [
             {
                 "url": link.url,

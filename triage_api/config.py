@@ -71,6 +71,19 @@ class Settings(BaseSettings):
         default=False, description="When a host map is set, every other host is NOTFOUND."
     )
 
+    # Enrichment (domain, DNS, AS, hosting provider, abuse contact, registrar, jurisdiction)
+    enrichment_offline: bool = Field(
+        default=False,
+        description="No DNS/RDAP/WHOIS look-ups (offline data only); implied by HOST_MAP_ONLY.",
+    )
+    enrichment_timeout_s: float = 10.0
+    enrichment_dns_servers: list[str] | None = None
+    enrichment_country_mmdb: Path | None = None
+    enrichment_asn_mmdb: Path | None = None
+    enrichment_directory: Path | None = Field(
+        default=None, description="A JSON file extending the shipped Kazakhstani hosting directory."
+    )
+
     # Pipeline
     task_hard_limit_s: int = 120
     stage_limit_s: int = Field(
@@ -88,6 +101,9 @@ class Settings(BaseSettings):
     points_per_waiting_hour: float = 2.0
     points_known_match: float = 1000.0
     points_capture_failed: float = -5.0
+    points_kaznet: float = Field(
+        default=10.0, description="Cases in Kaznet come before foreign ones we can only forward."
+    )
 
     @field_validator("egress_allow")
     @classmethod

@@ -87,6 +87,9 @@ class Case(Base):
     rank_key: Mapped[float] = mapped_column(default=0.0)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     last_capture_id: Mapped[int | None]
+    # From the latest capture's enrichment: kaznet, foreign or unknown, and the server's country.
+    jurisdiction: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    country: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
@@ -132,6 +135,8 @@ class Capture(Base):
     outcome: Mapped[str] = mapped_column(sa.String(30), default="ok")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The site's technical characteristics at capture time (domain, DNS, AS, hosting, registrar).
+    enrichment: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     media: Mapped[list[CaptureMedia]] = relationship(order_by="CaptureMedia.id")
 
 

@@ -10,12 +10,15 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from classifiers.hashing import digests, hash_media
 from crawler.capture import CaptureLimits, CaptureResult, capture_url
 from crawler.capture_host import shared_host
+from crawler.egress import EgressPolicy
+from crawler.enrichment import EnrichOptions, enrich
 from crawler.evidence import EvidenceStore
 from crawler.light_fetch import fetch_url
 from triage_api.config import Settings, get_settings
@@ -88,7 +91,27 @@ def take_capture(
     return capture_url(url, **options)
 
 
-def store_capture(case_id: int, result: CaptureResult) -> bool:
+def enrich_capture(result: CaptureResult, settings: Settings | None = None) -> dict[str, Any]:
+    """The site's technical characteristics for a capture, within the enrichment time budget."""
+    settings = settings or get_settings()
+    options = EnrichOptions(
+        egress_policy=EgressPolicy.build(
+            settings.egress_allow, settings.host_map, settings.host_map_only
+        ),
+        offline=settings.enrichment_offline or settings.host_map_only,
+        dns_servers=tuple(settings.enrichment_dns_servers or ()) or None,
+        country_mmdb=settings.enrichment_country_mmdb,
+        asn_mmdb=settings.enrichment_asn_mmdb,
+        directory_path=settings.enrichment_directory,
+        total_timeout=settings.enrichment_timeout_s,
+    )
+    url = result.final_url or result.requested_url
+    return enrich(url, result.server_ip, options).as_dict()
+
+
+def store_capture(
+    case_id: int, result: CaptureResult, enrichment: dict[str, Any] | None = None
+) -> bool:
     """Keep the evidence and move the case to `analyse`; False if another job got there first."""
     store = EvidenceStore(get_settings().evidence_dir)
     put = store.put
@@ -149,6 +172,7 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
             outcome=result.outcome,
             started_at=result.started_at,
             finished_at=result.finished_at or utcnow(),
+            enrichment=enrichment,
         )
         session.add(capture)
         session.flush()
@@ -161,7 +185,13 @@ def store_capture(case_id: int, result: CaptureResult) -> bool:
                     CaptureMedia(capture_id=capture.id, media_sha256=sha256, url=url[:8000])
                 )
         session.execute(
-            sa.update(Case).where(Case.id == case_id).values(last_capture_id=capture.id)
+            sa.update(Case)
+            .where(Case.id == case_id)
+            .values(
+                last_capture_id=capture.id,
+                jurisdiction=(enrichment or {}).get("jurisdiction"),
+                country=(enrichment or {}).get("country"),
+            )
         )
     return True
 
@@ -287,6 +317,8 @@ def score(case_id: int) -> bool:
             matches=matches,
             capture_outcome=capture.outcome if capture else None,
             http_status=capture.http_status if capture else None,
+            jurisdiction=case.jurisdiction,
+            country=case.country,
         )
         result = score_case(inputs, settings)
         return advance_stage(

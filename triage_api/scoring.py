@@ -34,6 +34,8 @@ class ScoreInputs:
     matches: list[KnownMatch] = field(default_factory=list)
     capture_outcome: str | None = None
     http_status: int | None = None
+    jurisdiction: str | None = None  # "kaznet", "foreign", "unknown"
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,13 @@ def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
             _reason(
                 "offline", settings.points_capture_failed, f"page answered {inputs.http_status}"
             )
+        )
+    if inputs.jurisdiction == "kaznet":
+        reasons.append(_reason("jurisdiction", settings.points_kaznet, "in Kaznet: ours to act on"))
+    elif inputs.jurisdiction == "foreign":
+        where = f" ({inputs.country})" if inputs.country else ""
+        reasons.append(
+            _reason("jurisdiction", 0.0, f"foreign{where}: forward to a partner hotline")
         )
     base = sum(float(r["points"]) for r in reasons)
     created_hours = inputs.created_at.timestamp() / EPOCH_HOUR

@@ -61,7 +61,8 @@ def capture(self: Task, case_id: int) -> str:
     if result.should_retry and self.request.retries < self.max_retries:
         log.info("capture of case %s: %s; retrying", case_id, result.error)
         raise self.retry(countdown=5 * 2**self.request.retries)
-    if pipeline.store_capture(case_id, result):
+    enrichment = pipeline.enrich_capture(result)
+    if pipeline.store_capture(case_id, result, enrichment):
         enqueue("analyse", case_id)
         return result.outcome
     return "already captured"

@@ -116,6 +116,10 @@ def test_reports_become_a_ranked_queue_from_real_captures(
     assert capture["title"].startswith("Ortaq forum")
     assert len(capture["media"]) == 2 and all(m["phash"] for m in capture["media"])
     assert {m["list"] for m in case["matches"]} == {"partner-list"}
+    assert case["jurisdiction"] == "kaznet"
+    site = capture["enrichment"]
+    assert site["registrable_domain"] == "ortaq-forum.kz" and ".kz" in site["jurisdiction_reason"]
+    assert any("Kaznet" in r["text"] for r in top["reasons"])
     shot = httpx.get(
         f"{stack.base}/api/v1/evidence/{capture['screenshot_sha256']}", headers=headers
     )
@@ -256,4 +260,6 @@ def test_ui_signs_in_with_a_token_and_shows_the_queue_blurred(stack: Stack, anal
         ).json()["items"][0]["case_id"]
         page = client.get(f"/ui/cases/{case_id}")
         assert page.status_code == 200
+        assert "Jurisdiction" in page.text and "kaznet" in page.text
+        assert "Hosting provider" in page.text and "Abuse contact" in page.text
         assert page.text.count('class="blurred"') == 3  # screenshot and both images

@@ -276,3 +276,14 @@ def test_an_hour_older_ranks_one_hour_of_waiting_higher(settings: Settings) -> N
     older = inputs(created_at=NOW - timedelta(hours=6), claimed_categories=["weapons"])
     gap = score_case(older, settings).rank_key - score_case(case, settings).rank_key
     assert gap == pytest.approx(settings.points_per_waiting_hour)
+
+
+def test_kaznet_cases_come_before_foreign_ones_and_say_why() -> None:
+    settings = Settings()
+    base = {"created_at": NOW, "claimed_categories": ["fraud"], "reporters": 1}
+    home = score_case(ScoreInputs(**base, jurisdiction="kaznet"), settings)
+    abroad = score_case(ScoreInputs(**base, jurisdiction="foreign", country="DE"), settings)
+    unknown = score_case(ScoreInputs(**base), settings)
+    assert home.rank_key > abroad.rank_key == unknown.rank_key
+    assert any("Kaznet" in r["text"] for r in home.reasons)
+    assert any("foreign (DE): forward" in r["text"] for r in abroad.reasons)
