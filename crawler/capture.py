@@ -7,6 +7,8 @@ failures (timeouts, DNS errors, HTTP errors) are recorded in the result, never r
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import os
 import secrets
@@ -15,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from playwright.async_api import (
     Browser,
@@ -59,6 +61,17 @@ CHROMIUM_ARGS = [
 ]
 MAX_HTML_CHARS = 10_000_000
 MAX_TEXT_CHARS = 2_000_000
+SERIALIZE_HTML = """(limit) => {
+  const doctype = document.doctype ? '<!DOCTYPE ' + document.doctype.name + '>\\n' : '';
+  return (doctype + (document.documentElement ? document.documentElement.outerHTML : ''))
+    .slice(0, limit);
+}"""
+VISIBLE_TEXT = "(limit) => (document.body ? document.body.innerText : '').slice(0, limit)"
+# Images inlined as data: URIs never cross the network, so they are read from the page itself.
+DATA_IMAGES = """([count, bytes]) => Array.from(document.images)
+  .map((img) => img.currentSrc || img.src)
+  .filter((src) => src.startsWith('data:image/') && src.length < bytes * 1.4 + 100)
+  .slice(0, count)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +125,7 @@ class CaptureResult:
     skipped_images: list[dict[str, Any]] = field(default_factory=list)
     browser_version: str | None = None
     frames: list[CapturedFrame] = field(default_factory=list)
+    data_images: list[CapturedImage] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     dropped_requests: int = 0
     warc: bytes | None = None
@@ -206,7 +220,12 @@ class Capture:
     async def _launch(self) -> None:
         assert self._playwright is not None
         self._marker = f"--hotline-browser={secrets.token_hex(8)}"
-        self._home = tempfile.TemporaryDirectory(prefix="hotline-browser-")
+        # Chromium's singleton socket lives under TMPDIR and its path may not pass 107 bytes.
+        parent = tempfile.gettempdir()
+        self._home = tempfile.TemporaryDirectory(
+            prefix="hotline-browser-",
+            dir=parent if len(parent) <= 40 else "/tmp",  # noqa: S108
+        )
         home = self._home.name
         env: dict[str, str | float | bool] = {
             **os.environ,
@@ -220,6 +239,8 @@ class Capture:
             args=[*CHROMIUM_ARGS, self._marker],
             env=env,
             downloads_path=f"{home}/downloads",
+            # Playwright turns the popup blocker off by default; hostile pages open popups in loops.
+            ignore_default_args=["--disable-popup-blocking"],
             timeout=30_000,
             handle_sigint=False,
             handle_sigterm=False,
@@ -361,6 +382,13 @@ class Capture:
                 stopping.add(asyncio.ensure_future(_refuse_everything(context)))
 
         page.on("framenavigated", navigated)
+
+        def answered(response: Response) -> None:
+            # the status even when the load never finishes (drip, endless body)
+            if response.request.is_navigation_request() and response.frame == page.main_frame:
+                result.http_status = response.status
+
+        page.on("response", answered)
         deadline = time.monotonic() + self.limits.timeout_s
         try:
             response = await page.goto(url, wait_until="load", timeout=_ms_left(deadline, 0.6))
@@ -371,6 +399,9 @@ class Capture:
         except PlaywrightError as exc:
             result.outcome, result.error = "network_error", _first_line(exc)
             result.should_retry = "ERR_NAME_NOT_RESOLVED" not in (result.error or "")
+            if "crash" in (result.error or "").lower():  # a memory bomb would crash it again
+                result.outcome, result.should_retry = "browser_error", False
+                result.stopped_by = result.stopped_by or "the page crashed (out of memory?)"
             return
         if response is not None:
             await _record_response(response, result)
@@ -386,15 +417,27 @@ class Capture:
                 result.frames.append(CapturedFrame(frame.url, html[:MAX_HTML_CHARS]))
 
     async def _record_page(self, page: Page, result: CaptureResult, deadline: float) -> None:
+        """Screenshot first (a huge DOM may not survive serializing), then title, HTML, text.
+
+        HTML and text are cut inside the page, so a 200 MB document never crosses to Python whole.
+        """
         result.final_url = page.url
-        with contextlib.suppress(PlaywrightError):
-            result.title = (await page.title())[:2000]
-        with contextlib.suppress(PlaywrightError):
-            result.html = (await page.content())[:MAX_HTML_CHARS]
-        with contextlib.suppress(PlaywrightError):
-            text = await page.evaluate("() => document.body ? document.body.innerText : ''")
-            result.text = str(text)[:MAX_TEXT_CHARS]
         result.screenshot = await self._screenshot(page, deadline)
+        budget = max(1.0, min(10.0, deadline - time.monotonic()))
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            result.title = (await asyncio.wait_for(page.title(), budget))[:2000]
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            html = await asyncio.wait_for(page.evaluate(SERIALIZE_HTML, MAX_HTML_CHARS), budget)
+            result.html = str(html)
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            text = await asyncio.wait_for(page.evaluate(VISIBLE_TEXT, MAX_TEXT_CHARS), budget)
+            result.text = str(text)
+        with contextlib.suppress(PlaywrightError, TimeoutError, ValueError):
+            found = await asyncio.wait_for(
+                page.evaluate(DATA_IMAGES, [self.limits.max_images, self.limits.max_image_bytes]),
+                budget,
+            )
+            _keep_data_images(found, result)
 
     async def _screenshot(self, page: Page, deadline: float) -> bytes | None:
         width, _ = self.limits.viewport
@@ -442,6 +485,26 @@ async def _record_response(response: Response, result: CaptureResult) -> None:
     result.redirect_chain = chain
 
 
+def _keep_data_images(found: object, result: CaptureResult) -> None:
+    """Decode the page's data: URI images (base64 or percent-encoded) into captured images."""
+    if not isinstance(found, list):
+        return
+    for uri in dict.fromkeys(u for u in found if isinstance(u, str)):
+        header, _, payload = uri.partition(",")
+        kind = header[5:].split(";")[0] or "image/unknown"
+        try:
+            data = (
+                base64.b64decode(payload, validate=False)
+                if header.endswith(";base64")
+                else unquote_to_bytes(payload)
+            )
+        except (ValueError, binascii.Error):
+            result.skipped_images.append({"url": uri[:120], "reason": "undecodable data: URI"})
+            continue
+        if data:
+            result.data_images.append(CapturedImage(uri[:200], data, kind))
+
+
 def _keep_images(result: CaptureResult, limits: CaptureLimits) -> None:
     """The page's images among the traffic, within the count and byte limits; skips say why."""
     seen: set[str] = set()
@@ -471,6 +534,12 @@ def _keep_images(result: CaptureResult, limits: CaptureLimits) -> None:
         total += len(exchange.body)
         kind = exchange.response_headers.get("content-type")
         result.images.append(CapturedImage(exchange.url, exchange.body, kind))
+    for image in result.data_images:
+        if len(result.images) >= limits.max_images:
+            result.skipped_images.append({"url": image.url[:120], "reason": "image count limit"})
+        elif total + len(image.data) <= limits.max_total_bytes:
+            total += len(image.data)
+            result.images.append(image)
 
 
 def warcinfo(result: CaptureResult) -> dict[str, Any]:

@@ -225,11 +225,13 @@ class EgressProxy:
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):
-            writer.transport.abort()
+            writer.transport.abort()  # handlers see their sockets close and end by themselves
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=2)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5)
+            await asyncio.wait(set(self._tasks), timeout=3)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)

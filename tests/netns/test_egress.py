@@ -19,6 +19,7 @@ import pytest
 
 from crawler.capture import CaptureLimits, CaptureResult, capture_url
 from crawler.egress import EgressPolicy, EgressProxy
+from crawler.hostile_web import HOSTILE_PAGES, HostilePage, HostileWeb
 from crawler.light_fetch import fetch_url
 
 pytestmark = pytest.mark.integration
@@ -242,3 +243,23 @@ def test_a_name_is_checked_once_and_the_checked_address_is_used(canary: Canary) 
 
     assert asyncio.run(fetch()) == ["failed"]
     assert calls == ["rebind.kz"] and canary.connections == 0
+
+
+REFUSED_PAGES = [page for page in HOSTILE_PAGES if page.refused_target]
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileWeb]:
+    with HostileWeb() as web:
+        yield web
+
+
+@pytest.mark.parametrize("page", REFUSED_PAGES, ids=[page.name for page in REFUSED_PAGES])
+def test_hostile_pages_aiming_at_private_addresses_are_refused(
+    page: HostilePage, hostile: HostileWeb
+) -> None:
+    result = _capture(page.url, hostile.host_map)
+    refused = {event["host"].strip("[]") for event in result.refused}
+    assert refused & {"10.0.0.1", "169.254.169.254"}, (page.name, result.egress)
+    allowed = {event["address"] for event in result.egress if event["decision"] == "allowed"}
+    assert allowed <= {"127.0.0.1"}  # only the pinned hostile host itself
