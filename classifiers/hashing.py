@@ -1,23 +1,34 @@
 """Hashes of one media file: exact digests for list exchange, perceptual hashes for near copies.
 
-Decoding is bounded: Pillow refuses images above `MAX_PIXELS` (decompression bombs) and a broken
-file yields a result with `error` set instead of an exception.
+Decoding is bounded (see `classifiers.decode`); a broken file yields a result with `error` set
+instead of an exception. Frames of an animation after the first, and optionally PDQ's rotations and
+mirrors, are kept as `extra`: further hashes to look up, so a listed frame or a flipped copy is
+still found.
 """
 
 from __future__ import annotations
 
-import hashlib
-import warnings
-from dataclasses import asdict, dataclass
-from io import BytesIO
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import imagehash
-import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops
 
-MAX_PIXELS = 64_000_000
-PDQ_SIDE = 512
+from classifiers.decode import MAX_PIXELS, ImageRefused, decode
+from classifiers.signals import SIGNAL_TYPES, WORKING_SIDE, Pdq
+
+__all__ = ["MAX_PIXELS", "ExtraHash", "ImageRefused", "MediaHashes", "digests", "hash_media"]
+
+DIHEDRAL_LABELS = ("r90", "r180", "r270", "flip-v", "flip-h", "r90-flip-v", "r90-flip-h")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraHash:
+    """One more perceptual hash of the same file: another frame, or a rotated/mirrored view."""
+
+    hash_type: str
+    value: str
+    label: str
+    quality: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,91 +44,134 @@ class MediaHashes:
     mime: str | None = None
     width: int | None = None
     height: int | None = None
+    frames: int | None = None
+    extra: tuple[ExtraHash, ...] = field(default_factory=tuple)
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def lookups(self) -> list[tuple[str, str, int | None]]:
+        """Every (hash type, value, quality) worth looking up in the lists."""
+        found: list[tuple[str, str, int | None]] = [
+            ("sha256", self.sha256, None),
+            ("md5", self.md5, None),
+            ("sha1", self.sha1, None),
+        ]
+        for kind, value in (("phash", self.phash), ("dhash", self.dhash)):
+            if value:
+                found.append((kind, value, None))
+        if self.pdq:
+            found.append(("pdq", self.pdq, self.pdq_quality))
+        found.extend((e.hash_type, e.value, e.quality) for e in self.extra)
+        return found
+
 
 def digests(data: bytes) -> tuple[str, str, str]:
+    sha256, md5, sha1 = (SIGNAL_TYPES[name] for name in ("sha256", "md5", "sha1"))
     return (
-        hashlib.sha256(data).hexdigest(),
-        hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+        sha256.hash_bytes(data).hex,  # type: ignore[attr-defined]
+        md5.hash_bytes(data).hex,  # type: ignore[attr-defined]
+        sha1.hash_bytes(data).hex,  # type: ignore[attr-defined]
     )
 
 
-def hash_media(data: bytes, *, max_pixels: int = MAX_PIXELS) -> MediaHashes:
+def hash_media(data: bytes, *, max_pixels: int = MAX_PIXELS, dihedral: bool = False) -> MediaHashes:
     """Exact digests always; perceptual hashes when the bytes decode as an image."""
     sha256, md5, sha1 = digests(data)
     try:
-        image, mime = _decode(data, max_pixels)
+        decoded = decode(data, max_pixels=max_pixels)
     except ImageRefused as exc:
         return MediaHashes(sha256, md5, sha1, len(data), error=str(exc))
     try:
-        phash = str(imagehash.phash(image))
-        dhash = str(imagehash.dhash(image))
-        pdq, quality = _pdq(image)
+        first = _perceptual(decoded.first)
+        extra = [
+            ExtraHash(kind, value, f"frame {n}", quality)
+            for n, frame in enumerate(decoded.frames[1:], start=1)
+            for kind, (value, quality) in _perceptual(frame).items()
+        ]
+        trimmed = trim_border(_working(decoded.first))
+        if trimmed is not None:
+            extra.extend(
+                ExtraHash(kind, value, "border trimmed", quality)
+                for kind, (value, quality) in _perceptual(trimmed).items()
+            )
+        if dihedral:
+            views = Pdq.hash_dihedral(_working(decoded.first))[1:]
+            extra.extend(
+                ExtraHash("pdq", view.hex, label, view.quality)
+                for view, label in zip(views, DIHEDRAL_LABELS, strict=True)
+            )
     except (OSError, ValueError) as exc:
         return MediaHashes(
-            sha256, md5, sha1, len(data), mime=mime, error=f"image could not be hashed: {exc}"
+            sha256,
+            md5,
+            sha1,
+            len(data),
+            mime=decoded.mime,
+            error=f"image could not be hashed: {exc}",
         )
     return MediaHashes(
         sha256,
         md5,
         sha1,
         len(data),
-        phash=phash,
-        dhash=dhash,
-        pdq=pdq,
-        pdq_quality=quality,
-        mime=mime,
-        width=image.width,
-        height=image.height,
+        phash=first["phash"][0],
+        dhash=first["dhash"][0],
+        pdq=first["pdq"][0],
+        pdq_quality=first["pdq"][1],
+        mime=decoded.mime,
+        width=decoded.width,
+        height=decoded.height,
+        frames=decoded.frame_count,
+        extra=tuple(_unique(extra, first)),
     )
 
 
-class ImageRefused(ValueError):
-    """The bytes are not an image we will decode (corrupt, truncated, too many pixels)."""
+def trim_border(image: Image.Image, *, tolerance: int = 24) -> Image.Image | None:
+    """The picture inside a uniform frame or padding, or None when there is none to remove.
 
-
-def _decode(data: bytes, max_pixels: int) -> tuple[Image.Image, str | None]:
-    image: Image.Image
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(BytesIO(data))
-            mime = image.get_format_mimetype() if hasattr(image, "get_format_mimetype") else None
-            if image.width * image.height > max_pixels:
-                raise ImageRefused(
-                    f"image has {image.width}x{image.height} pixels, over the limit of {max_pixels}"
-                )
-            if image.format == "JPEG":
-                image.draft("RGB", (PDQ_SIDE, PDQ_SIDE))
-            image.load()
-    except ImageRefused:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefused(f"image refused as a decompression bomb: {exc}") from None
-    except Exception as exc:  # Pillow raises many types for hostile files
-        raise ImageRefused(f"not a decodable image: {type(exc).__name__}: {exc}") from None
-    image = ImageOps.exif_transpose(image) or image
-    if image.mode not in ("RGB", "L"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        rgba = image.convert("RGBA")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        image = background
-    return image, mime
-
-
-def _pdq(image: Image.Image) -> tuple[str | None, int | None]:
-    try:
-        import pdqhash
-    except ImportError:  # optional native extension
-        return None, None
+    Borders and letterboxing move every perceptual hash far away; hashing the framed picture too
+    lets a bordered copy meet its original. The frame's colour is the top-left corner's.
+    """
     rgb = image.convert("RGB")
-    if max(rgb.size) > PDQ_SIDE:
-        rgb.thumbnail((PDQ_SIDE, PDQ_SIDE))
-    vector, quality = pdqhash.compute(np.asarray(rgb))
-    bits = "".join("1" if bit else "0" for bit in vector)
-    return f"{int(bits, 2):064x}", int(quality)
+    background = Image.new("RGB", rgb.size, rgb.getpixel((0, 0)))
+    difference = ImageChops.difference(rgb, background).convert("L")
+    box = difference.point(lambda v: 255 if v > tolerance else 0).getbbox()
+    if box is None:
+        return None
+    left, top, right, bottom = box
+    width, height = rgb.size
+    if (right - left) * (bottom - top) > 0.97 * width * height:
+        return None  # under 3 % of the area: not a frame, or not worth another lookup
+    if right - left < 16 or bottom - top < 16:
+        return None
+    return rgb.crop(box)
+
+
+def _working(image: Image.Image) -> Image.Image:
+    if max(image.size) <= WORKING_SIDE:
+        return image
+    small = image.copy()
+    small.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BILINEAR)
+    return small
+
+
+def _perceptual(image: Image.Image) -> dict[str, tuple[str, int | None]]:
+    small = _working(image)
+    found = {}
+    for kind in SIGNAL_TYPES.images():
+        value = kind.hash_image(small)
+        found[kind.name] = (value.hex, value.quality)
+    return found
+
+
+def _unique(extra: list[ExtraHash], first: dict[str, tuple[str, int | None]]) -> list[ExtraHash]:
+    """Drop frames that hash like the first one or like each other: nothing new to look up."""
+    seen = {(kind, value) for kind, (value, _) in first.items()}
+    kept = []
+    for item in extra:
+        if (item.hash_type, item.value) not in seen:
+            seen.add((item.hash_type, item.value))
+            kept.append(item)
+    return kept

@@ -264,3 +264,61 @@ def test_exif_orientation_gives_identical_phash_for_lossless_pixels() -> None:
     assert tagged.phash == rotated.phash
     assert tagged.dhash == rotated.dhash
     assert tagged.pdq == rotated.pdq
+
+
+def animation(frames: list[Image.Image], fmt: str = "GIF") -> bytes:
+    buffer = BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def test_animation_frames_are_sampled_and_looked_up() -> None:
+    first = drawing()
+    other = first.transpose(Image.Transpose.ROTATE_180)
+    frames = []
+    for n, base in enumerate([first] * 5 + [other] * 5):
+        frame = base.copy()
+        ImageDraw.Draw(frame).point([(n, 0)], fill=(n * 20, 0, 0))  # GIF merges equal frames
+        frames.append(frame)
+    result = hash_media(animation(frames))
+    assert result.error is None
+    assert result.frames == 10
+    frame_hashes = {(e.hash_type, e.value) for e in result.extra if e.label.startswith("frame")}
+    alone = hash_media(encode(other.convert("P").convert("RGB"), "PNG"))
+    # A listed picture that appears only later in the animation is still looked up.
+    assert any(
+        kind == "phash" and distance(value, alone.phash or "") <= 8 for kind, value in frame_hashes
+    )
+    assert ("phash", result.phash) not in frame_hashes  # the first frame is not repeated
+
+
+def test_single_frame_images_have_no_extra_hashes(png_bytes: bytes) -> None:
+    result = hash_media(png_bytes)
+    assert result.frames == 1
+    assert result.extra == ()
+
+
+def test_dihedral_views_find_a_mirrored_copy() -> None:
+    picture = drawing((320, 240))
+    original = hash_media(encode(picture, "PNG"), dihedral=True)
+    mirrored = hash_media(encode(picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "PNG"))
+    views = {e.label: e.value for e in original.extra if e.hash_type == "pdq"}
+    assert len(views) == 7
+    plain = distance(original.pdq or "", mirrored.pdq or "")
+    nearest = min(distance(v, mirrored.pdq or "") for v in views.values())
+    assert plain > 31  # a plain hash does not survive a mirror...
+    assert nearest <= 8  # ...one of the seven views does
+
+
+def test_lookups_list_every_hash_once(png_bytes: bytes) -> None:
+    result = hash_media(png_bytes)
+    kinds = [kind for kind, _, _ in result.lookups()]
+    assert kinds == ["sha256", "md5", "sha1", "phash", "dhash", "pdq"]
+
+
+def test_cmyk_jpeg_is_hashed_like_rgb() -> None:
+    picture = drawing()
+    cmyk = hash_media(encode(picture.convert("CMYK"), "JPEG", quality=95))
+    rgb = hash_media(encode(picture, "JPEG", quality=95))
+    assert cmyk.error is None
+    assert distance(cmyk.phash or "", rgb.phash or "") <= 6
