@@ -228,7 +228,7 @@ def main() -> int:
     from triage_api.config import Settings
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_capture import capture_options
+    from bench_capture import Load, capture_options, measure_load
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGALRM, _on_signal)
@@ -261,6 +261,9 @@ def main() -> int:
         blocks: list[tuple[int, list[float], Snapshot, int, int]] = []
         warm: Snapshot | None = None
         block_start = 0
+        loads: list[Load] = []
+        meter = measure_load(str(tmp))
+        loads.append(meter.__enter__())
         t_start = time.perf_counter()
         for i in range(count):
             url, page = pages[i % len(pages)]
@@ -282,9 +285,13 @@ def main() -> int:
                 capture = getattr(host, "_capture", None)  # the host's Capture (private)
                 launches = int(getattr(capture, "launches", 0))
                 peak = int(getattr(capture, "peak_rss", 0))
+                meter.__exit__(None, None, None)
                 snap = snapshot(f"after {done}", tmp)
                 blocks.append((done, seconds[block_start:], snap, launches, peak))
                 block_start = done
+                if done < count:
+                    meter = measure_load(str(tmp))
+                    loads.append(meter.__enter__())
                 print(
                     f"  {done}/{count} captures, {time.perf_counter() - t_start:.0f} s",
                     file=sys.stderr,
@@ -312,12 +319,18 @@ def main() -> int:
         header = (
             f"  {'captures':>9} {'/min':>6} {'median s':>9} {'p95 s':>7} {'max s':>7} "
             f"{'procs':>6} {'browsers':>8} {'fds':>5} {'threads':>7} {'tmp dirs':>8} "
-            f"{'RSS MiB':>8} {'browser peak PSS':>16}"
+            f"{'RSS MiB':>8} {'browser peak PSS':>16} {'busy/ours/other cores':>22}"
         )
         print(header)
         print("  " + "-" * (len(header) - 2))
 
-        def row(label: str, snap: Snapshot, block: list[float] | None, peak: int | None) -> None:
+        def row(
+            label: str,
+            snap: Snapshot,
+            block: list[float] | None,
+            peak: int | None,
+            load: Load | None = None,
+        ) -> None:
             timing = (
                 f"{len(block) / sum(block) * 60:>6.1f} {statistics.median(block):>9.2f} "
                 f"{pct(block, 95):>7.2f} {max(block):>7.2f}"
@@ -328,12 +341,17 @@ def main() -> int:
                 f"  {label:>9} {timing} {len(snap.processes):>6} {snap.browsers:>8} "
                 f"{snap.fds:>5} {snap.threads:>7} {snap.temp_dirs:>8} {snap.rss / MiB:>8.1f} "
                 + (f"{peak / MiB:>12.0f} MiB" if peak else f"{'':>16}")
+                + (
+                    f" {load.busy_cores:>8.2f}/{load.own_cores:.2f}/{load.foreign_cores:.2f}"
+                    if load
+                    else ""
+                )
             )
 
         row("before", before, None, None)
         row(f"{WARMUP} (warm)", warm, None, None)
-        for done, block, snap, _launches, peak in blocks:
-            row(str(done), snap, block, peak)
+        for (done, block, snap, _launches, peak), load in zip(blocks, loads, strict=True):
+            row(str(done), snap, block, peak, load)
         row("closed", after, None, None)
         print()
         print(
