@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image, ImageChops
 
 from classifiers.decode import MAX_PIXELS, ImageRefused, decode
-from classifiers.signals import SIGNAL_TYPES, WORKING_SIDE, Pdq
+from classifiers.signals import SIGNAL_TYPES, WORKING_SIDE, Pdq, SignalValue
 
 __all__ = ["MAX_PIXELS", "ExtraHash", "ImageRefused", "MediaHashes", "digests", "hash_media"]
 
@@ -84,23 +84,25 @@ def hash_media(data: bytes, *, max_pixels: int = MAX_PIXELS, dihedral: bool = Fa
     except ImageRefused as exc:
         return MediaHashes(sha256, md5, sha1, len(data), error=str(exc))
     try:
-        first = _perceptual(decoded.first)
+        working = _working(decoded.first)
+        # PDQ's eight views come from one pass; the first of them is the plain hash.
+        views = Pdq.hash_dihedral(working) if dihedral else []
+        first = _perceptual(working, pdq=views[0] if views else None)
         extra = [
             ExtraHash(kind, value, f"frame {n}", quality)
             for n, frame in enumerate(decoded.frames[1:], start=1)
             for kind, (value, quality) in _perceptual(frame).items()
         ]
-        trimmed = trim_border(_working(decoded.first))
+        trimmed = trim_border(working)
         if trimmed is not None:
             extra.extend(
                 ExtraHash(kind, value, "border trimmed", quality)
                 for kind, (value, quality) in _perceptual(trimmed).items()
             )
-        if dihedral:
-            views = Pdq.hash_dihedral(_working(decoded.first))[1:]
+        if views:
             extra.extend(
                 ExtraHash("pdq", view.hex, label, view.quality)
-                for view, label in zip(views, DIHEDRAL_LABELS, strict=True)
+                for view, label in zip(views[1:], DIHEDRAL_LABELS, strict=True)
             )
     except (OSError, ValueError) as exc:
         return MediaHashes(
@@ -157,11 +159,13 @@ def _working(image: Image.Image) -> Image.Image:
     return small
 
 
-def _perceptual(image: Image.Image) -> dict[str, tuple[str, int | None]]:
+def _perceptual(
+    image: Image.Image, *, pdq: SignalValue | None = None
+) -> dict[str, tuple[str, int | None]]:
     small = _working(image)
     found = {}
     for kind in SIGNAL_TYPES.images():
-        value = kind.hash_image(small)
+        value = pdq if kind is Pdq and pdq is not None else kind.hash_image(small)
         found[kind.name] = (value.hex, value.quality)
     return found
 

@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(page.status, sandbox_sites.render(page), "text/html; charset=utf-8")
 
     def _image(self, name: str) -> None:
-        if not name.replace("-", "").replace(".", "").isalnum():
+        if not name.replace("-", "").replace(".", "").replace("~", "").isalnum():
             self._send(404, b"", "text/plain")
             return
         kind = "image/png" if name.endswith(".png") else "image/jpeg"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -31,7 +33,9 @@ class Site:
 
 
 # The image that the demo hash list names as known material (a drawn emblem, nothing real).
-KNOWN_IMAGE = "emblem-7.jpg"
+KNOWN_IMAGE = "emblem-2.jpg"
+# Edits a near copy of an image may carry: `name~half.jpg` is `name.jpg` at half size, and so on.
+NEAR_COPIES = ("half", "border", "mirror")
 
 
 def _site(host: str, **pages: Page) -> Site:
@@ -116,8 +120,33 @@ SITES: tuple[Site, ...] = (
         "zhabyq-sait.kz",
         index=Page("404", "<h1>Страница удалена</h1>", status=404),
     ),
+    _site(  # the known emblem again, but re-encoded, halved, bordered, mirrored: near copies
+        "ortaq-zhana.kz",
+        index=Page(
+            "Ortaq — жаңа сайт",
+            "<h1>Жаңа мекенжай</h1><p>Біз көштік. Эмблема өзгерген жоқ.</p>",
+            tuple(f"{KNOWN_IMAGE[:-4]}~{variant}.jpg" for variant in NEAR_COPIES),
+        ),
+    ),
 )
 
+DATA_DIR = Path(__file__).with_name("sandbox_sites")
+
+
+def _data_sites() -> tuple[Site, ...]:
+    """More sites kept as data: `{"sites": [{"host", "pages": {path: {"title", "body", …}}}]}`."""
+    sites = []
+    for path in sorted(DATA_DIR.glob("*.json")):
+        for site in json.loads(path.read_text(encoding="utf-8"))["sites"]:
+            pages = {
+                where: Page(**(fields | {"images": tuple(fields.get("images", ()))}))
+                for where, fields in site["pages"].items()
+            }
+            sites.append(Site(site["host"], pages))
+    return tuple(sites)
+
+
+SITES = (*SITES, *_data_sites())
 HOSTS: tuple[str, ...] = (*(site.host for site in SITES), "slow.kz")
 
 SAMPLE_REPORTS: tuple[tuple[str, str | None], ...] = (
@@ -156,6 +185,13 @@ def render(page: Page) -> bytes:
 @lru_cache(maxsize=64)
 def image_bytes(name: str) -> bytes:
     """A drawn image, the same bytes for the same name on this Pillow version."""
+    stem, _, variant = name.rpartition("~")
+    if stem and variant.removesuffix(".jpg") in NEAR_COPIES:
+        image = Image.open(io.BytesIO(image_bytes(stem + ".jpg"))).convert("RGB")
+        edited = _near_copy(image, variant.removesuffix(".jpg"))
+        out = io.BytesIO()
+        edited.save(out, "JPEG", quality=70)
+        return out.getvalue()
     seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
     rng = random.Random(seed)
     width, height = 640, 420
@@ -180,3 +216,14 @@ def image_bytes(name: str) -> bytes:
     else:
         image.save(out, "JPEG", quality=88)
     return out.getvalue()
+
+
+def _near_copy(image: Image.Image, variant: str) -> Image.Image:
+    if variant == "half":
+        return image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
+    if variant == "border":
+        pad = image.width // 12
+        framed = Image.new("RGB", (image.width + 2 * pad, image.height + 2 * pad), (255, 255, 255))
+        framed.paste(image, (pad, pad))
+        return framed
+    return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)

@@ -75,3 +75,23 @@ def redis_server() -> str:
     except redis.RedisError as exc:
         _unavailable("Redis", exc)
     return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A migrated database on each engine, with the settings pointing at it."""
+    from triage_api import config, db
+
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_database")
+    else:
+        url = f"sqlite:///{tmp_path / 'hotline.sqlite'}"
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
+    config.get_settings.cache_clear()
+    db.upgrade()
+    yield url
+    db.engine_for(url).dispose()
+    config.get_settings.cache_clear()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from triage_api.config import get_settings
 from triage_api.models import Capture, CaptureMedia, Case, HashList, KnownHash, Match, Report
+from triage_api.page_families import family_of
 from triage_api.scoring import BANDS, current_points, waiting_reason
 
 
@@ -24,13 +25,16 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
         sa.select(
             Match.media_sha256,
             Match.hash_type,
+            Match.distance,
+            Match.via,
             HashList.name,
             HashList.trust,
             sa.func.coalesce(KnownHash.category, HashList.category).label("category"),
         )
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(HashList, HashList.id == KnownHash.list_id)
-        .where(Match.case_id == case_id)
+        .where(Match.case_id == case_id, HashList.kind == "known")
+        .order_by(Match.distance, HashList.name)
     ).all()
     reports = session.scalars(
         sa.select(Report).where(Report.case_id == case_id).order_by(Report.id)
@@ -63,10 +67,13 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
             for r in reports
         ],
         "capture": _capture(session, capture) if capture else None,
+        "family": family_of(session, case),
         "matches": [
             {
                 "media_sha256": m.media_sha256,
                 "hash_type": m.hash_type,
+                "distance": m.distance,
+                "via": m.via,
                 "list": m.name,
                 "trust": m.trust,
                 "category": m.category,
@@ -98,6 +105,8 @@ def _capture(session: Session, capture: Capture) -> dict[str, Any]:
         "screenshot_sha256": capture.screenshot_sha256,
         "html_sha256": capture.html_sha256,
         "text_sha256": capture.text_sha256,
+        "text_print": capture.text_print,
+        "dom_print": capture.dom_print,
         "manifest_sha256": capture.manifest_sha256,
         "enrichment": capture.enrichment,
         "media": [

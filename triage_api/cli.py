@@ -81,104 +81,140 @@ def cmd_queue(args: argparse.Namespace) -> int:
         why = "; ".join(f"{r['text']} {float(r['points']):+.1f}" for r in item.reasons)
         print(f"{rank:>3}. [{item.band}] {item.points:8.1f}  case {item.case_id}  {item.url}")
         print(f"       {item.category or '-'} · {item.reports} report(s) · {why}")
+        if item.also_seen_at:
+            more = f" +{item.also_seen_more} more" if item.also_seen_more else ""
+            urls = ", ".join(m["url"] for m in item.also_seen_at)
+            print(f"       also seen at {urls}{more}")
     return EXIT_OK
 
 
-def cmd_hash(args: argparse.Namespace) -> int:
-    from classifiers.hashing import MAX_PIXELS, hash_media
-
-    status = EXIT_OK
-    for name in args.files:
-        try:
-            data = _read_limited(Path(name), args.max_bytes)
-            hashes = hash_media(data, max_pixels=MAX_PIXELS)
-            row: dict[str, Any] = {"path": name} | {
-                k: v
-                for k, v in hashes.as_dict().items()
-                if k in ("sha256", "md5", "sha1", "phash", "dhash", "pdq", "pdq_quality")
-            }
-            if hashes.error:
-                row["error"] = hashes.error
-        except OSError as exc:
-            row, status = {"path": name, "error": f"{exc.strerror or exc}"}, EXIT_BAD_INPUT
-        print(json.dumps(row, ensure_ascii=False))
-    return status
-
-
-def _read_limited(path: Path, limit: int) -> bytes:
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"file is larger than {limit} bytes")
-    return data
-
-
 def cmd_hashlist_import(args: argparse.Namespace) -> int:
+    import contextlib
+
     from classifiers.hashlist import HashListFormatError
+    from classifiers.hashlist_formats import detect_format, read_rows
     from triage_api.db import session_scope
-    from triage_api.hashlists import HashListError, get_or_create_list, import_csv
+    from triage_api.hashlists import HashListError, ImportProgress, import_rows, open_list
 
-    def progress(rows: int) -> None:
-        print(f"\r{rows} rows read…", end="", file=sys.stderr, flush=True)
-
+    progress = ImportProgress(enabled=True if args.progress else None)
     try:
-        with session_scope() as session, open(args.file, encoding="utf-8-sig", newline="") as f:
-            hash_list = get_or_create_list(
+        fmt = args.format
+        if fmt == "auto":
+            if args.file == "-":
+                raise HashListFormatError("reading standard input needs --format csv|jsonl|hma")
+            fmt, why = detect_format(args.file)
+            print(f"format: {fmt} ({why})", file=sys.stderr)
+        stdin = contextlib.nullcontext(sys.stdin.buffer)
+        opened: Any = stdin if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+        with opened as stream, session_scope() as session:
+            hash_list, created = open_list(
                 session,
                 name=args.list,
                 category=args.category,
-                source=args.source or args.file,
+                source=args.source,
                 trust=args.trust,
+                kind=args.kind,
+                note=args.note,
+                fallback_source=Path(args.file).name if args.file != "-" else "stdin",
             )
-            result = import_csv(
-                session, f, hash_list=hash_list, skip_bad=args.skip_bad, progress=progress
+            result = import_rows(
+                session,
+                read_rows(stream, fmt),
+                hash_list=hash_list,
+                skip_bad=args.skip_bad,
+                progress=progress,
             )
-    except (OSError, UnicodeDecodeError, HashListFormatError, HashListError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+            if result.aborted:
+                session.rollback()  # not even a new, empty list stays behind
+    except (OSError, HashListFormatError, HashListError) as exc:
+        progress.done()
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(file=sys.stderr)
+    progress.done()
     for error in result.errors[:50]:
         print(f"{args.file}:{error.line}: {error.message}", file=sys.stderr)
-    if len(result.errors) > 50:
-        print(f"… and {len(result.errors) - 50} more bad rows", file=sys.stderr)
+    if result.bad > 50:
+        print(f"… and {result.bad - 50} more bad row(s)", file=sys.stderr)
     if result.aborted:
         print(
-            f"nothing imported: {len(result.errors)} bad row(s); fix them or pass --skip-bad",
+            f"nothing imported: {result.bad} bad row(s) of {result.read}; "
+            "fix them or pass --skip-bad to import the good rows",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    skipped = f", {len(result.errors)} bad row(s) skipped" if result.errors else ""
+    if result.read == 0:
+        print(f"warning: {args.file} has no hash rows", file=sys.stderr)
+    if result.own_sources:
+        print(
+            f"note: {result.own_sources} row(s) named their own source; a stored hash keeps "
+            f"its list's source ('{hash_list.source}')",
+            file=sys.stderr,
+        )
+    new = f" (new {hash_list.kind} list)" if created else ""
+    skipped = f", {result.bad} bad row(s) skipped" if result.bad else ""
     print(
-        f"list '{result.list_name}': {result.added} new hash(es) from {result.read} row(s){skipped}"
+        f"list '{result.list_name}'{new}: {result.added} new hash(es), "
+        f"{result.present} already present{skipped} ({result.read} row(s) read)"
     )
     return EXIT_OK
 
 
 def cmd_hashlist_export(args: argparse.Namespace) -> int:
-    from triage_api.db import session_scope
-    from triage_api.hashlists import export_csv
+    import contextlib
 
-    with session_scope() as session:
-        count = export_csv(session, sys.stdout, list_name=args.list)
-    print(f"{count} hash(es) exported", file=sys.stderr)
+    from classifiers.hashlist import HashListFormatError
+    from classifiers.hashlist_formats import detect_format
+    from triage_api.db import session_scope
+    from triage_api.hashlists import HashListError, export
+
+    fmt = args.format or "csv"
+    if args.format is None and args.out:
+        with contextlib.suppress(HashListFormatError):
+            fmt, why = detect_format(args.out)
+            print(f"format: {fmt} ({why})", file=sys.stderr)
+    try:
+        with session_scope() as session:
+            if not args.out:
+                count = export(session, sys.stdout, fmt=fmt, list_name=args.list)
+            else:
+                out = Path(args.out)
+                partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+                try:
+                    with partial.open("w", encoding="utf-8", newline="") as handle:
+                        count = export(session, handle, fmt=fmt, list_name=args.list)
+                    os.replace(partial, out)
+                finally:
+                    partial.unlink(missing_ok=True)
+    except HashListError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: cannot write {args.out or 'standard output'}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{count} hash(es) exported as {fmt}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_hashlist_list(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
     from triage_api.db import session_scope
-    from triage_api.models import HashList, KnownHash
+    from triage_api.hashlists import list_summaries
 
     with session_scope() as session:
-        rows = session.execute(
-            sa.select(HashList.name, HashList.category, HashList.trust, sa.func.count(KnownHash.id))
-            .outerjoin(KnownHash, KnownHash.list_id == HashList.id)
-            .group_by(HashList.id)
-            .order_by(HashList.name)
-        ).all()
-    for name, category, trust, count in rows:
-        print(f"{name}\t{category}\t{trust}\t{count}")
+        lists = list_summaries(session)
+    if args.json:
+        for summary in lists:
+            print(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return EXIT_OK
+    if not lists:
+        print("no hash lists yet; add one with 'hotline hashlist import'")
+        return EXIT_OK
+    table = [("NAME", "KIND", "CATEGORY", "TRUST", "HASHES", "CREATED", "SOURCE")] + [
+        (s.name, s.kind, s.category, s.trust, str(s.count), f"{s.created_at:%Y-%m-%d}", s.source)
+        for s in lists
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
     return EXIT_OK
 
 
@@ -336,26 +372,56 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--limit", type=int, default=20)
     queue.add_argument("--json", action="store_true")
 
-    hashing = add("hash", cmd_hash, "print the hashes of files as JSON lines")
-    hashing.add_argument("files", nargs="+")
-    hashing.add_argument("--max-bytes", type=int, default=100 * 1024 * 1024)
+    from triage_api.cli_media import add_commands as add_media_commands
 
-    hashlist = sub.add_parser("hashlist", help="hash lists").add_subparsers(
+    add_media_commands(sub, add)
+
+    hashlist = sub.add_parser("hashlist", help="hash lists: import, export, list").add_subparsers(
         dest="hashlist_command", required=True
     )
-    imp = add(
-        "import", cmd_hashlist_import, "import a CSV hash list (header hash_type,hash)", hashlist
+    imp = add("import", cmd_hashlist_import, "import a hash-list file into a list", hashlist)
+    imp.epilog = (
+        "Formats: csv (header naming hash_type,hash and optionally category,source,note,quality);"
+        " jsonl (one JSON object per line with those keys); hma (python-threatexchange/HMA:"
+        " '<signal_type> <hash>' lines, 'threatexchange dataset -P' output or its --csv, HMA"
+        ' signal maps like {"pdq": "<hex>"}). All or nothing: any bad row and nothing is'
+        " imported (exit 2) unless --skip-bad; bad lines are listed with their numbers."
     )
-    imp.add_argument("file")
-    imp.add_argument("--list", required=True)
-    imp.add_argument("--category", required=True)
-    imp.add_argument("--format", default="csv", choices=["csv"])
-    imp.add_argument("--source")
-    imp.add_argument("--trust", default="trusted", choices=["trusted", "untrusted"])
-    imp.add_argument("--skip-bad", action="store_true", help="import good rows, report bad ones")
-    exp = add("export", cmd_hashlist_export, "write hash lists as CSV to standard output", hashlist)
-    exp.add_argument("--list")
-    add("list", cmd_hashlist_list, "show hash lists and their sizes", hashlist)
+    imp.add_argument("file", help="the file to read, or - for standard input (needs --format)")
+    imp.add_argument("--list", required=True, help="the list's name; created when new")
+    imp.add_argument("--category", required=True, help="the list's category id (taxonomy)")
+    imp.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "csv", "jsonl", "hma"],
+        help="auto (default) picks by extension: .csv; .jsonl, .ndjson; .txt, .te, .hma",
+    )
+    imp.add_argument("--source", help="where the list comes from (new list: the file's name)")
+    imp.add_argument(
+        "--trust", choices=["trusted", "untrusted"], help="for a new list (default trusted)"
+    )
+    imp.add_argument(
+        "--kind",
+        choices=["known", "allow"],
+        help="known: known material, a match raises the case (new list default); allow:"
+        " confirmed not illegal, a match is suppressed",
+    )
+    imp.add_argument("--note", help="a note on the list")
+    imp.add_argument("--skip-bad", action="store_true", help="import good rows, list bad ones")
+    imp.add_argument(
+        "--progress", action="store_true", help="report progress on stderr even off a terminal"
+    )
+    exp = add("export", cmd_hashlist_export, "write hash lists (all, or one)", hashlist)
+    exp.add_argument("--list", help="only this list")
+    exp.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "hma"],
+        help="csv (default) and jsonl carry every field; hma writes '<hash_type> <hash>' lines:"
+        " type and hash only, no category, note or quality (default: from --out's extension)",
+    )
+    exp.add_argument("--out", help="write this file (replaced when complete), not standard output")
+    listing = add("list", cmd_hashlist_list, "show hash lists and their sizes", hashlist)
+    listing.add_argument("--json", action="store_true", help="one JSON object per list")
 
     capture = add("capture", cmd_capture, "capture one URL into a directory")
     capture.add_argument("url")

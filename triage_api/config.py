@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     reconcile_every_s: float = 30.0
     visibility_timeout_s: int = 600
 
+    # Hash and match: largest Hamming distance that counts as the same picture, per hash type
+    # (chosen in docs/hash-thresholds.md), and whether PDQ also looks for rotated/mirrored copies.
+    match_phash_max_distance: int = Field(default=10, ge=0, le=32)
+    match_dhash_max_distance: int = Field(default=8, ge=0, le=32)
+    match_pdq_max_distance: int = Field(default=50, ge=0, le=128)
+    match_pdq_dihedral: bool = True
+    index_save_after: int = Field(
+        default=50_000, ge=1, description="Rows added since the saved index before it is saved."
+    )
+
     # Scoring
     severity: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     points_per_severity: float = 10.0
@@ -103,6 +113,20 @@ class Settings(BaseSettings):
     points_capture_failed: float = -5.0
     points_kaznet: float = Field(
         default=10.0, description="Cases in Kaznet come before foreign ones we can only forward."
+    )
+
+    # Page families (mirrors): Hamming distances between 64-bit page prints, see page_families.py
+    family_text_max_distance: int = Field(
+        default=10,
+        ge=0,
+        le=11,
+        description="Text prints this close make a mirror when the DOM prints agree too.",
+    )
+    family_text_alone_distance: int = Field(
+        default=3, ge=0, le=11, description="Text prints this close make a mirror on their own."
+    )
+    family_dom_max_distance: int = Field(
+        default=12, ge=0, le=64, description="DOM prints this close confirm a text near-match."
     )
 
     @field_validator("egress_allow")
@@ -122,6 +146,14 @@ class Settings(BaseSettings):
     @property
     def evidence_dir(self) -> Path:
         return self.resolved_data_dir / "evidence"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.resolved_data_dir / "index"
+
+    def max_distance(self, hash_type: str) -> int:
+        """The match threshold for a perceptual hash type (0 for exact digests)."""
+        return int(getattr(self, f"match_{hash_type}_max_distance", 0))
 
     @property
     def db_url(self) -> str:

@@ -90,6 +90,8 @@ class Case(Base):
     # From the latest capture's enrichment: kaznet, foreign or unknown, and the server's country.
     jurisdiction: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     country: Mapped[str | None] = mapped_column(sa.String(2))
+    # Mirrors of one page share a family: the id of the family's first case (page_families.py).
+    family_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
@@ -137,6 +139,9 @@ class Capture(Base):
     finished_at: Mapped[datetime | None]
     # The site's technical characteristics at capture time (domain, DNS, AS, hosting, registrar).
     enrichment: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # 64-bit SimHashes (hex) of the visible text and of the DOM shape, for finding mirrors.
+    text_print: Mapped[str | None] = mapped_column(sa.String(16))
+    dom_print: Mapped[str | None] = mapped_column(sa.String(16))
     media: Mapped[list[CaptureMedia]] = relationship(order_by="CaptureMedia.id")
 
 
@@ -156,6 +161,9 @@ class Media(Base):
     width: Mapped[int | None]
     height: Mapped[int | None]
     hash_error: Mapped[str | None] = mapped_column(sa.Text)
+    frames: Mapped[int | None]
+    # Further hashes to look up: other frames, PDQ rotations/mirrors [{hash_type, value, label}].
+    extra_hashes: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -170,6 +178,23 @@ class CaptureMedia(Base):
     __table_args__ = (sa.UniqueConstraint("capture_id", "media_sha256"),)
 
 
+class PagePrintBand(Base):
+    """One 16-bit quarter of a capture's page print, indexed so near prints are found by lookup."""
+
+    __tablename__ = "page_print_bands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(sa.ForeignKey("captures.id"))
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # "text" or "dom"
+    band: Mapped[int]
+    value: Mapped[int]
+
+    __table_args__ = (
+        sa.UniqueConstraint("capture_id", "kind", "band"),
+        sa.Index("ix_page_print_bands_lookup", "kind", "band", "value"),
+    )
+
+
 class HashList(Base):
     __tablename__ = "hash_lists"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,6 +202,9 @@ class HashList(Base):
     source: Mapped[str] = mapped_column(sa.String(200), default="")
     category: Mapped[str] = mapped_column(sa.String(40))
     trust: Mapped[str] = mapped_column(sa.String(20), default="trusted")
+    # "known": known material, a match raises the case; "allow": confirmed not illegal, suppresses.
+    kind: Mapped[str] = mapped_column(sa.String(20), default="known", server_default="known")
+    note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -188,6 +216,9 @@ class KnownHash(Base):
     value: Mapped[str] = mapped_column(sa.String(128))
     category: Mapped[str | None] = mapped_column(sa.String(40))
     note: Mapped[str | None] = mapped_column(sa.Text)
+    quality: Mapped[int | None]  # PDQ quality as the list gave it
+    # The hotline's own media this hash came from, when an analyst's decision added it.
+    media_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     hash_list: Mapped[HashList] = relationship()
 
@@ -206,6 +237,7 @@ class Match(Base):
     known_hash_id: Mapped[int] = mapped_column(sa.ForeignKey("known_hashes.id"))
     hash_type: Mapped[str] = mapped_column(sa.String(20))
     distance: Mapped[int] = mapped_column(default=0)
+    via: Mapped[str | None] = mapped_column(sa.String(40))  # "frame 3", "flip-h": not the original
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     known_hash: Mapped[KnownHash] = relationship()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from classifiers.hashing import digests, hash_media
+from classifiers.hashing import digests
 from crawler.capture import CaptureLimits, CaptureResult, capture_url
 from crawler.capture_host import shared_host
 from crawler.egress import EgressPolicy
@@ -23,6 +23,7 @@ from crawler.evidence import EvidenceStore
 from crawler.light_fetch import fetch_url
 from triage_api.config import Settings, get_settings
 from triage_api.db import session_scope
+from triage_api.media_check import check_media
 from triage_api.models import (
     Capture,
     CaptureMedia,
@@ -34,12 +35,12 @@ from triage_api.models import (
     Report,
     utcnow,
 )
+from triage_api.page_families import link_family, page_content
 from triage_api.scoring import KnownMatch, ScoreInputs, score_case
 from triage_api.sqlutil import advance_stage, insert_ignore
 
 log = logging.getLogger(__name__)
 STAGES = ("capture", "analyse", "score")
-EXACT_TYPES = ("sha256", "md5", "sha1")
 LIGHT_OPTIONS = ("limits", "host_map", "host_map_only", "allow_private")
 
 
@@ -213,11 +214,16 @@ def analyse(case_id: int) -> bool:
             return False
         capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
         media = [link.media for link in capture.media] if capture else []
-        for item in media:
-            if item.phash is None and item.hash_error is None:
-                _fill_hashes(item, store)
         if capture is not None:
-            _record_matches(session, case_id, capture.id, media)
+            check_media(
+                session,
+                case_id=case_id,
+                capture_id=capture.id,
+                media=media,
+                store=store,
+                settings=get_settings(),
+            )
+            link_family(session, case, capture, *page_content(store, capture))
         return advance_stage(
             session,
             Case,
@@ -227,55 +233,6 @@ def analyse(case_id: int) -> bool:
             stage_since=utcnow(),
             stage_attempts=0,
         )
-
-
-def _fill_hashes(item: Media, store: EvidenceStore) -> None:
-    try:
-        hashes = hash_media(store.get(item.sha256))
-    except Exception as exc:  # evidence missing or altered: record, do not crash the stage
-        item.hash_error = str(exc)[:2000]
-        return
-    item.phash, item.dhash = hashes.phash, hashes.dhash
-    item.pdq, item.pdq_quality = hashes.pdq, hashes.pdq_quality
-    item.width, item.height = hashes.width, hashes.height
-    item.mime = hashes.mime or item.mime
-    item.hash_error = hashes.error
-
-
-def _record_matches(
-    session: sa.orm.Session, case_id: int, capture_id: int, media: list[Media]
-) -> None:
-    by_value: dict[tuple[str, str], str] = {}
-    for item in media:
-        for kind in EXACT_TYPES:
-            by_value[(kind, getattr(item, kind))] = item.sha256
-    if not by_value:
-        return
-    conditions = [
-        sa.and_(
-            KnownHash.hash_type == kind, KnownHash.value.in_([v for k, v in by_value if k == kind])
-        )
-        for kind in EXACT_TYPES
-    ]
-    rows = session.execute(
-        sa.select(KnownHash.id, KnownHash.hash_type, KnownHash.value).where(sa.or_(*conditions))
-    ).all()
-    insert_ignore(
-        session,
-        Match,
-        [
-            {
-                "case_id": case_id,
-                "capture_id": capture_id,
-                "media_sha256": by_value[(r.hash_type, r.value)],
-                "known_hash_id": r.id,
-                "hash_type": r.hash_type,
-                "distance": 0,
-                "created_at": utcnow(),
-            }
-            for r in rows
-        ],
-    )
 
 
 def score(case_id: int) -> bool:
@@ -295,7 +252,14 @@ def score(case_id: int) -> bool:
             ).where(Report.case_id == case_id)
         )
         matches = [
-            KnownMatch(row.name, row.category or row.list_category, row.hash_type, row.trust)
+            KnownMatch(
+                row.name,
+                row.category or row.list_category,
+                row.hash_type,
+                row.trust,
+                distance=row.distance,
+                via=row.via,
+            )
             for row in session.execute(
                 sa.select(
                     HashList.name,
@@ -303,10 +267,12 @@ def score(case_id: int) -> bool:
                     HashList.category.label("list_category"),
                     KnownHash.category,
                     Match.hash_type,
+                    Match.distance,
+                    Match.via,
                 )
                 .join(KnownHash, KnownHash.id == Match.known_hash_id)
                 .join(HashList, HashList.id == KnownHash.list_id)
-                .where(Match.case_id == case_id)
+                .where(Match.case_id == case_id, HashList.kind == "known")
             )
         ]
         capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None

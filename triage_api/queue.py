@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from triage_api.config import get_settings
 from triage_api.models import Capture, Case
+from triage_api.page_families import also_seen_at
 from triage_api.scoring import BANDS, current_points, waiting_reason
 
 MAX_LIMIT = 500
@@ -29,6 +30,10 @@ class QueueItem:
     capture_outcome: str | None
     created_at: str
     reasons: list[dict[str, Any]]
+    # Other open cases showing the same page (mirrors): the first few, and how many more.
+    family_id: int | None = None
+    also_seen_at: list[dict[str, Any]] = field(default_factory=list)
+    also_seen_more: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,8 +51,12 @@ def ranked_cases(session: Session, *, limit: int = 50, offset: int = 0) -> list[
         .limit(limit)
         .offset(max(0, offset))
     ).all()
+    mirrors = also_seen_at(
+        session, {case.id: case.family_id for case, *_ in rows if case.family_id is not None}
+    )
     items = []
     for case, title, status, outcome in rows:
+        seen, more = mirrors.get(case.id, ([], 0))
         reasons = [*case.reasons, waiting_reason(case.created_at, now, settings)]
         items.append(
             QueueItem(
@@ -62,6 +71,9 @@ def ranked_cases(session: Session, *, limit: int = 50, offset: int = 0) -> list[
                 capture_outcome=outcome,
                 created_at=case.created_at.isoformat(),
                 reasons=reasons,
+                family_id=case.family_id,
+                also_seen_at=[m.as_dict() for m in seen],
+                also_seen_more=more,
             )
         )
     return items

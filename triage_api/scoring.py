@@ -24,6 +24,12 @@ class KnownMatch:
     category: str
     hash_type: str
     trust: str = "trusted"
+    distance: int = 0
+    via: str | None = None  # "flip-h", "frame 3": found through another view of the file
+
+    def describe(self) -> str:
+        how = self.hash_type if not self.distance else f"{self.hash_type} distance {self.distance}"
+        return f"{self.list_name} ({self.category}, {how}{', ' + self.via if self.via else ''})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +64,7 @@ def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
     trusted = [m for m in inputs.matches if m.trust == "trusted"]
     if trusted:
         band = 3
-        names = ", ".join(sorted({f"{m.list_name} ({m.category}, {m.hash_type})" for m in trusted}))
+        names = ", ".join(sorted({m.describe() for m in _nearest(trusted)}))
         reasons.append(_reason("known_match", settings.points_known_match, f"on list {names}"))
         category = _most_severe([m.category for m in trusted], settings) or category
     elif inputs.matches:
@@ -117,6 +123,16 @@ def current_points(
     base_points: float, created_at: datetime, now: datetime, settings: Settings
 ) -> float:
     return base_points + float(waiting_reason(created_at, now, settings)["points"])
+
+
+def _nearest(matches: list[KnownMatch]) -> list[KnownMatch]:
+    """The closest match per list and hash type: one line per list in the reason, not per view."""
+    best: dict[tuple[str, str], KnownMatch] = {}
+    for match in matches:
+        key = (match.list_name, match.hash_type)
+        if key not in best or match.distance < best[key].distance:
+            best[key] = match
+    return list(best.values())
 
 
 def _most_severe(categories: list[str | None], settings: Settings) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,23 +14,6 @@ from triage_api.intake import FiledReport, file_report
 from triage_api.models import AuditEntry, Case, Report
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_database")
-    else:
-        url = f"sqlite:///{tmp_path / 'intake.sqlite'}"
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
-    config.get_settings.cache_clear()
-    db.upgrade()
-    yield url
-    db.engine_for(url).dispose()
-    config.get_settings.cache_clear()
 
 
 def _file(url: str, **kwargs: object) -> FiledReport:

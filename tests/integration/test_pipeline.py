@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from classifiers.hashing import digests
+from classifiers.hashing import digests, hash_media
 from crawler import sandbox_sites
 from crawler.sandbox import SandboxWeb
 from tests.stack import Stack, wait_until
@@ -135,6 +135,29 @@ def test_reports_become_a_ranked_queue_from_real_captures(
     public = httpx.get(f"{stack.base}/api/v1/reports/{receipts[0]['tracking_code']}").json()
     assert set(public) == {"tracking_code", "status", "received_at"}
     assert public["status"] == "under_review"
+
+
+def test_near_copies_of_listed_material_jump_to_the_top_with_the_list_named(
+    stack: Stack, analyst: str, tmp_path: Path
+) -> None:
+    """Only perceptual hashes are listed: the halved, bordered and mirrored copies are found."""
+    known = hash_media(sandbox_sites.image_bytes(sandbox_sites.KNOWN_IMAGE))
+    listing = tmp_path / "perceptual.csv"
+    listing.write_text(f"hash_type,hash\npdq,{known.pdq}\nphash,{known.phash}\n")
+    stack.cli("hashlist", "import", str(listing), "--list", "iwf-like", "--category", "extremism")
+    answer = stack.report("http://ortaq-zhana.kz/", None, client="192.0.2.77")
+    assert answer.status_code == 201
+    stack.wait_ready()
+    headers = {"Authorization": f"Bearer {analyst}"}
+    queue = httpx.get(f"{stack.base}/api/v1/queue", headers=headers, timeout=30).json()["items"]
+    item = next(i for i in queue if i["url"] == "http://ortaq-zhana.kz/")
+    assert item["band"] == "confirmed-likely"
+    assert all(i["band"] == "confirmed-likely" for i in queue[: queue.index(item)])
+    reason = next(r for r in item["reasons"] if r["code"] == "known_match")
+    assert "iwf-like" in reason["text"] and "distance" in reason["text"]
+    case = httpx.get(f"{stack.base}/api/v1/cases/{item['case_id']}", headers=headers).json()
+    matched = {m["media_sha256"] for m in case["matches"] if m["list"] == "iwf-like"}
+    assert len(matched) == len(sandbox_sites.NEAR_COPIES)  # every near copy, none missed
 
 
 def test_same_url_joins_the_open_case(stack: Stack) -> None:
