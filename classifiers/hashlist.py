@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 HASH_TYPES: dict[str, int] = {
     "sha256": 64,
@@ -31,8 +30,9 @@ _QUALITY = re.compile(r"[+-]?[0-9]{1,6}")
 _BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
-@dataclass(frozen=True, slots=True)
-class HashRow:
+class HashRow(NamedTuple):
+    """One good row. Records here are named tuples: immutable, and cheap to make a million of."""
+
     line: int
     hash_type: str
     value: str
@@ -42,8 +42,7 @@ class HashRow:
     quality: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
+class RowError(NamedTuple):
     line: int
     message: str
 
@@ -52,8 +51,7 @@ class HashListFormatError(ValueError):
     """The file as a whole cannot be read (no header, wrong columns, unknown format)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One physical line: its text, or why it could not be read (too long, not UTF-8)."""
 
     number: int

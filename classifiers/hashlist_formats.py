@@ -20,9 +20,8 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import IO, TextIO
+from typing import IO, NamedTuple, TextIO
 
 from classifiers.hashlist import (
     MAX_RECORD,
@@ -47,8 +46,7 @@ EXTENSIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ListedHash:
+class ListedHash(NamedTuple):
     """One stored hash on its way out, with the list it belongs to."""
 
     hash_type: str

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage_api import audit
-from triage_api.hashlists import get_or_create_list
+from triage_api.hashlists import open_list
 from triage_api.models import Capture, CaptureMedia, Case, Decision, HashList, KnownHash, Media
 from triage_api.sqlutil import insert_ignore
 from triage_api.taxonomy import check_category
@@ -66,17 +66,21 @@ def record_decision(
     case.status, case.open_key = "decided", None
     added = 0
     if outcome == "illegal" and category:
-        target = get_or_create_list(
+        target = open_list(
             session,
             name=CONFIRMED_LIST.format(category=category),
             category=category,
-            source=SOURCE,
-        )
+            fallback_source=SOURCE,
+        )[0]
         added = add_case_media(session, case_id=case_id, hash_list=target, category=category)
     elif outcome == "not_illegal":
-        target = get_or_create_list(
-            session, name=ALLOW_LIST, category="benign", source=SOURCE, kind="allow"
-        )
+        target = open_list(
+            session,
+            name=ALLOW_LIST,
+            category="benign",
+            fallback_source=SOURCE,
+            kind="allow",
+        )[0]
         added = add_case_media(session, case_id=case_id, hash_list=target, category=None)
     session.flush()
     audit.record(
