@@ -51,19 +51,19 @@ class MediaHashes:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def lookups(self) -> list[tuple[str, str, int | None]]:
-        """Every (hash type, value, quality) worth looking up in the lists."""
-        found: list[tuple[str, str, int | None]] = [
-            ("sha256", self.sha256, None),
-            ("md5", self.md5, None),
-            ("sha1", self.sha1, None),
+    def lookups(self) -> list[tuple[str, str, int | None, str | None]]:
+        """Every (hash type, value, quality, view) to look up; view None is the file itself."""
+        found: list[tuple[str, str, int | None, str | None]] = [
+            ("sha256", self.sha256, None, None),
+            ("md5", self.md5, None, None),
+            ("sha1", self.sha1, None, None),
         ]
         for kind, value in (("phash", self.phash), ("dhash", self.dhash)):
             if value:
-                found.append((kind, value, None))
+                found.append((kind, value, None, None))
         if self.pdq:
-            found.append(("pdq", self.pdq, self.pdq_quality))
-        found.extend((e.hash_type, e.value, e.quality) for e in self.extra)
+            found.append(("pdq", self.pdq, self.pdq_quality, None))
+        found.extend((e.hash_type, e.value, e.quality, e.label) for e in self.extra)
         return found
 
 

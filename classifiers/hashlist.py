@@ -12,20 +12,15 @@ import re
 from collections.abc import Iterator
 from typing import IO, NamedTuple
 
-HASH_TYPES: dict[str, int] = {
-    "sha256": 64,
-    "sha1": 40,
-    "md5": 32,
-    "phash": 16,
-    "dhash": 16,
-    "pdq": 64,
-}
-# Perceptual hashes are often written as integers in hex; a cryptographic digest never is.
-PREFIXED_TYPES = frozenset({"phash", "dhash", "pdq"})
+from classifiers.signals import SIGNAL_TYPES
+from classifiers.signals.base import shown
+
+# Hex digits per hash type, and the types that may be written with a 0x prefix: the signal types'.
+HASH_TYPES: dict[str, int] = {name: kind.hex_digits() for name, kind in SIGNAL_TYPES.items()}
+PREFIXED_TYPES = frozenset(kind.name for kind in SIGNAL_TYPES.images())
 MAX_LINE = 16_384  # characters (bytes for binary streams) in one physical line
 MAX_RECORD = 65_536  # characters in one CSV record that spans several lines
 MAX_CATEGORY, MAX_SOURCE, MAX_NOTE = 40, 200, 4000
-_HEX = re.compile(r"[0-9a-f]+")
 _QUALITY = re.compile(r"[+-]?[0-9]{1,6}")
 _BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
@@ -59,31 +54,9 @@ class Line(NamedTuple):
     error: str = ""
 
 
-def shown(value: object, limit: int = 40) -> str:
-    """A value from a file, safe to print on an operator's terminal: short, no control codes."""
-    text = str(value).strip()
-    text = "".join(c if c.isprintable() else "?" for c in text[:limit])
-    return text + ("…" if len(str(value).strip()) > limit else "")
-
-
 def normalize_hash(hash_type: str, value: str) -> str:
     """Lower-case hex of the right length for the type, or ValueError saying why not."""
-    kind = hash_type.strip().lower()
-    if kind not in HASH_TYPES:
-        raise ValueError(f"unknown hash type '{shown(hash_type)}' (known: {', '.join(HASH_TYPES)})")
-    expected = HASH_TYPES[kind]
-    text = value.strip().lower()
-    if kind in PREFIXED_TYPES and text.startswith("0x"):
-        text = text[2:]
-    if not _HEX.fullmatch(text):
-        raise ValueError(
-            f"{kind} value '{shown(value)}' is not hexadecimal ({expected} hex digits expected)"
-        )
-    if len(text) != expected:
-        raise ValueError(
-            f"{kind} value '{shown(value)}' must have {expected} hex digits, got {len(text)}"
-        )
-    return text
+    return SIGNAL_TYPES.get_type(hash_type).normalize(value)
 
 
 def parse_quality(hash_type: str, quality: object) -> int | None:

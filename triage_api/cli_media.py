@@ -58,10 +58,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         rows[name] = {"path": name, "matches": []}
         if hashes.error:  # exact digests still match an undecodable file
             rows[name]["error"] = hashes.error
-        lookups[name] = [
-            (kind, value, quality, via)
-            for kind, value, quality, via in _with_via(hashes.lookups(), hashes)
-        ]
+        lookups[name] = hashes.lookups()
     with session_scope() as session:
         hits = find_hits(session, lookups, settings, max_distance=args.max_distance)
     for hit in sorted(hits, key=lambda h: (h.item, h.distance, h.list_name)):
@@ -77,13 +74,6 @@ def cmd_match(args: argparse.Namespace) -> int:
     for name in args.files:
         print(json.dumps(rows[name], ensure_ascii=False))
     return status
-
-
-def _with_via(
-    plain: list[tuple[str, str, int | None]], hashes: Any
-) -> list[tuple[str, str, int | None, str | None]]:
-    labels = {(e.hash_type, e.value): e.label for e in hashes.extra}
-    return [(kind, value, quality, labels.get((kind, value))) for kind, value, quality in plain]
 
 
 def cmd_index_rebuild(args: argparse.Namespace) -> int:

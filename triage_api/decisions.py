@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from classifiers.signals import Pdq
 from triage_api import audit
 from triage_api.hashlists import open_list
 from triage_api.models import Capture, CaptureMedia, Case, Decision, HashList, KnownHash, Media
@@ -116,7 +117,7 @@ def add_case_media(
             hashes.append(("phash", item.phash, None))
         if item.dhash:
             hashes.append(("dhash", item.dhash, None))
-        if item.pdq and (item.pdq_quality or 0) >= 50:
+        if item.pdq and (item.pdq_quality or 0) >= (Pdq.min_quality or 0):
             hashes.append(("pdq", item.pdq, item.pdq_quality))
         rows.extend(
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from classifiers.signals.base import FileSignal, ImageSignal, SignalType, SignalValue
+from classifiers.signals.base import FileSignal, ImageSignal, SignalType, SignalValue, shown
 from classifiers.signals.exact import Md5, Sha1, Sha256
 from classifiers.signals.perceptual import WORKING_SIDE, DHash, Pdq, PHash
 
@@ -53,7 +53,7 @@ class SignalRegistry(Mapping[str, type[SignalType]]):
         """The type for `name` (any case), or ValueError listing the known names."""
         kind = self._types.get(name.strip().lower())
         if kind is None:
-            raise ValueError(f"unknown hash type '{name}' (known: {', '.join(self._types)})")
+            raise ValueError(f"unknown hash type '{shown(name)}' (known: {', '.join(self._types)})")
         return kind
 
     def files(self) -> list[type[FileSignal]]:

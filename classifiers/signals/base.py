@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from PIL import Image
 
-_HEX = re.compile(r"^[0-9a-f]+$")
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value from a file, safe to print on an operator's terminal: short, no control codes."""
+    text = str(value).strip()
+    text = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return text + ("…" if len(str(value).strip()) > limit else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +48,18 @@ class SignalType(ABC):
     def normalize(cls, value: str) -> str:
         """Lower-case hex of the right length, or ValueError saying what is wrong."""
         text = value.strip().lower()
-        if cls.perceptual and text.startswith("0x"):
+        if cls.perceptual and text.startswith("0x"):  # written as an integer; digests never are
             text = text[2:]
-        if not _HEX.match(text or "-"):
-            raise ValueError(f"{cls.name} value '{value[:80]}' is not hexadecimal")
-        if len(text) != cls.hex_digits():
+        expected = cls.hex_digits()
+        if not _HEX.fullmatch(text):
             raise ValueError(
-                f"{cls.name} value must have {cls.hex_digits()} hex digits, got {len(text)}"
+                f"{cls.name} value '{shown(value)}' is not hexadecimal "
+                f"({expected} hex digits expected)"
+            )
+        if len(text) != expected:
+            raise ValueError(
+                f"{cls.name} value '{shown(value)}' must have {expected} hex digits, "
+                f"got {len(text)}"
             )
         return text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.stack import Stack
-from triage_api import config, db
+from triage_api import db
 from triage_api.cli import main
 from triage_api.hashlists import ImportProgress
 from triage_api.models import AuditEntry, HashList, KnownHash
@@ -35,23 +35,6 @@ SAMPLE_CSV = (
     f"dhash,{DHASH},,,,\r\n"
     f"pdq,{PDQ},,,,87\r\n"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_database")
-    else:
-        url = f"sqlite:///{tmp_path / 'hashlists.sqlite'}"
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
-    config.get_settings.cache_clear()
-    db.upgrade()
-    yield url
-    db.engine_for(url).dispose()
-    config.get_settings.cache_clear()
 
 
 @dataclass

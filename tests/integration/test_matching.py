@@ -45,9 +45,7 @@ def partner_list(perceptual_only: bool = True) -> None:
 def file_lookups(
     data: bytes, dihedral: bool = True
 ) -> list[tuple[str, str, int | None, str | None]]:
-    hashes = hash_media(data, dihedral=dihedral)
-    labels = {(e.hash_type, e.value): e.label for e in hashes.extra}
-    return [(k, v, q, labels.get((k, v))) for k, v, q in hashes.lookups()]
+    return hash_media(data, dihedral=dihedral).lookups()
 
 
 def hits_for(data: bytes, **options: int) -> list:  # type: ignore[type-arg]

@@ -312,7 +312,7 @@ def test_dihedral_views_find_a_mirrored_copy() -> None:
 
 def test_lookups_list_every_hash_once(png_bytes: bytes) -> None:
     result = hash_media(png_bytes)
-    kinds = [kind for kind, _, _ in result.lookups()]
+    kinds = [kind for kind, *_ in result.lookups()]
     assert kinds == ["sha256", "md5", "sha1", "phash", "dhash", "pdq"]
 
 
