@@ -6,20 +6,12 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SEVERITY: dict[str, float] = {
-    "csam": 10.0,
-    "extremism": 8.0,
-    "suicide": 8.0,
-    "drugs": 7.0,
-    "weapons": 6.0,
-    "fraud": 5.0,
-    "pornography": 4.0,
-    "gambling": 3.0,
-    "benign": 0.0,
-}
+from classifiers.taxonomy import load as load_taxonomy
+
+DEFAULT_SEVERITY: dict[str, float] = load_taxonomy().severities()
 
 
 class Settings(BaseSettings):
@@ -103,8 +95,37 @@ class Settings(BaseSettings):
         default=50_000, ge=1, description="Rows added since the saved index before it is saved."
     )
 
-    # Scoring
-    severity: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    # Classification (analyse stage): models, OCR, and when a score counts in the priority
+    classify_text: bool = True
+    classify_images: bool = True
+    text_model_path: Path | None = Field(
+        default=None, description="ONNX text model; the one shipped in models/ if unset."
+    )
+    ocr_enabled: bool = Field(
+        default=True, description="Read text in screenshots and pictures with Tesseract."
+    )
+    ocr_max_images: int = Field(default=4, ge=0, description="Largest pictures read per capture.")
+    ocr_timeout_s: float = 20.0
+    nudity_max_images: int = Field(default=24, ge=0)
+    nudity_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Nudity score that labels a capture pornography."
+    )
+    classifier_likely: float = Field(
+        default=0.8, ge=0, le=1, description="Model probability that puts a case in 'likely'."
+    )
+    classifier_possible: float = Field(
+        default=0.5, ge=0, le=1, description="Model probability that counts at all."
+    )
+
+    # Taxonomy and scoring
+    taxonomy_path: Path | None = Field(
+        default=None,
+        description="The hotline's taxonomy JSON (names, severities, legal bases); else shipped.",
+    )
+    severity: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SEVERITY),
+        description="Severity per category; the taxonomy's unless set here.",
+    )
     points_per_severity: float = 10.0
     points_per_extra_reporter: float = 5.0
     max_reporter_points: float = 50.0
@@ -128,6 +149,12 @@ class Settings(BaseSettings):
     family_dom_max_distance: int = Field(
         default=12, ge=0, le=64, description="DOM prints this close confirm a text near-match."
     )
+
+    @model_validator(mode="after")
+    def _taxonomy_severity(self) -> Settings:
+        if self.taxonomy_path is not None and "severity" not in self.model_fields_set:
+            self.severity = load_taxonomy(self.taxonomy_path).severities()
+        return self
 
     @field_validator("egress_allow")
     @classmethod

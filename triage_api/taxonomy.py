@@ -1,18 +1,16 @@
-"""Category ids every part agrees on; names, severities and legal bases are configuration."""
+"""Category ids every part agrees on; names, severities and legal bases come from the taxonomy
+file (`classifiers/taxonomy.json`, or the hotline's copy at `HOTLINE_TAXONOMY_PATH`)."""
 
 from __future__ import annotations
 
-CATEGORIES: tuple[str, ...] = (
-    "csam",
-    "extremism",
-    "suicide",
-    "drugs",
-    "pornography",
-    "fraud",
-    "gambling",
-    "weapons",
-    "benign",
-)
+from classifiers.taxonomy import CATEGORY_IDS, Taxonomy, load
+from triage_api.config import get_settings
+
+CATEGORIES: tuple[str, ...] = CATEGORY_IDS
+
+
+def taxonomy() -> Taxonomy:
+    return load(get_settings().taxonomy_path)
 
 
 def check_category(category: str | None) -> str | None:

@@ -1,0 +1,80 @@
+"""Feature hashes: the same substring has the same hash wherever it appears, words are cut as
+the regex definition says, and the vocabulary finds exactly the features it holds."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from classifiers.text_features import CHAR_SIZES, Vocabulary, batch, spans, token_codes, tokens
+from classifiers.text_normalize import LEET, NON, classes, code_points, normalize
+
+
+def _features(text: str) -> dict[str, set[int]]:
+    clean = token_codes(text)
+    found = spans(clean)
+    words = clean.tobytes().decode("utf-32-le")
+    by_text: dict[str, set[int]] = {}
+    for start, end, value in zip(found.starts, found.ends, found.hashes, strict=True):
+        by_text.setdefault(f"{end - start}:{words[start:end]}", set()).add(int(value))
+    return by_text
+
+
+def test_a_substring_hashes_the_same_everywhere() -> None:
+    first = _features("Закладки в Алмате. Қазақ тілі")
+    second = _features("тут ЗАКЛАДКИ и қазақ тілі, ещё закладки")
+    shared = set(first) & set(second)
+    assert " закладки " not in shared  # words are tagged apart from character n-grams
+    assert any(key.endswith("закладки") for key in shared)
+    for key in shared:
+        assert first[key] & second[key], key
+
+
+def test_char_ngrams_words_and_word_pairs_are_all_there() -> None:
+    clean = tokens("один два три")
+    assert clean == " один два три "
+    found = spans(token_codes("один два три"))
+    n = len(clean)
+    chars = sum(n - size + 1 for size in CHAR_SIZES)
+    assert len(found.hashes) == chars + 3 + 2
+
+
+def test_tokens_match_a_plain_definition() -> None:
+    rng = random.Random(7)
+    alphabet = "абвгдқңәaz09 ,.!_@$-\n\t😀ğé"
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        norm = normalize(text)
+        kind = classes(code_points(norm))
+        words, current = [], []
+        for char, k in zip(norm, kind, strict=True):
+            if k in (NON, LEET):
+                if current:
+                    words.append("".join(current))
+                current = []
+            else:
+                current.append(char)
+        if current:
+            words.append("".join(current))
+        assert tokens(text) == " " + " ".join(words) + " ", repr(text)
+
+
+def test_vocabulary_finds_exactly_its_features() -> None:
+    known = spans(token_codes("закладки соль")).hashes
+    vocabulary = Vocabulary(
+        np.unique(known[:10]), [f"t{i}" for i in range(len(np.unique(known[:10])))]
+    )
+    cols = vocabulary.columns(spans(token_codes("закладки соль и ещё что-то")).hashes)
+    assert len(cols) and set(vocabulary.hashes[cols].tolist()) <= set(known[:10].tolist())
+    assert not len(vocabulary.columns(np.array([1, 2, 3], dtype=np.uint64)))
+
+
+def test_batch_rows_and_offsets_line_up() -> None:
+    texts = ["закладки соль", "", "соль"]
+    known = np.unique(spans(token_codes(texts[0])).hashes)
+    vocabulary = Vocabulary(known, [str(i) for i in range(len(known))])
+    columns, counts, rows, offsets = batch(vocabulary, [token_codes(t) for t in texts])
+    assert len(columns) == len(counts) == len(rows) == offsets[-1]
+    assert offsets.tolist()[:2] == [0, offsets[1]] and offsets[1] == offsets[2]  # empty text
+    assert (np.diff(rows) >= 0).all() and set(rows.tolist()) == {0, 2}
