@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv chromium demo test test-netns unit lint typecheck bench clean
+.PHONY: help venv chromium ocr demo test test-netns unit lint typecheck bench clean
 
 help:
 	@echo "make demo   - install, find or install Chromium, run the hotline on the sandbox web"
@@ -23,7 +23,11 @@ venv: $(STAMP)
 chromium: venv
 	$(PY) -m crawler.install_browser
 
-demo: chromium
+# Tesseract reads text in screenshots and pictures; optional, installed when root can.
+ocr: venv
+	$(PY) -m classifiers.install_ocr
+
+demo: chromium ocr
 	$(VENV)/bin/hotline demo
 
 lint: venv
@@ -33,7 +37,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
-test: chromium lint typecheck
+test: chromium ocr lint typecheck
 	$(PY) -m pytest -ra --ignore=tests/netns
 	$(MAKE) test-netns
 
@@ -47,6 +51,7 @@ unit: venv
 bench: chromium
 	$(PY) benchmarks/bench_intake.py
 	$(PY) benchmarks/bench_capture.py
+	$(PY) benchmarks/bench_classify.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -41,9 +41,15 @@ class DecodedImage:
 
 
 def decode(
-    data: bytes, *, max_pixels: int = MAX_PIXELS, max_frames: int = MAX_FRAMES
+    data: bytes,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_frames: int = MAX_FRAMES,
+    draft_side: int | None = HASH_SIDE,
 ) -> DecodedImage:
-    """Decode `data` for hashing, or raise ImageRefused saying why not."""
+    """Decode `data` for hashing, or raise ImageRefused saying why not.
+
+    A JPEG may come out as small as `draft_side` (None: full size, for reading text in it)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -60,8 +66,8 @@ def decode(
             if count > 1:
                 frames = _sample_frames(image, count, max_frames, max_pixels)
             else:
-                if image.format == "JPEG":
-                    image.draft("RGB", (HASH_SIDE, HASH_SIDE))
+                if image.format == "JPEG" and draft_side:
+                    image.draft("RGB", (draft_side, draft_side))
                 image.load()
                 frames = [_to_rgb(image)]
     except ImageRefused:
