@@ -23,6 +23,7 @@ _P = 0x100000001B3
 _MOD = 1 << 64
 _WORD_TAG = np.uint64(0x9E3779B97F4A7C15)
 _PAIR_TAG = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads hashes over the table
 _SPACE = 32
 _ROOM = MAX_CHARS + 8
 
@@ -102,7 +103,9 @@ def spans(clean: np.ndarray) -> Spans:
 
 
 class Vocabulary:
-    """The features a model knows: sorted hashes, a column each, and the text each stands for."""
+    """The features a model knows: a column per hash, the text each stands for, and an
+    open-addressing table (load at most 1/4) that finds the columns of a text's hashes in a few
+    vectorized probes, without sorting them."""
 
     def __init__(self, hashes: np.ndarray, terms: list[str]) -> None:
         order = np.argsort(hashes, kind="stable")
@@ -110,33 +113,53 @@ class Vocabulary:
         self.terms = [terms[i] for i in order]
         if len(np.unique(self.hashes)) != len(self.hashes):
             raise ValueError("vocabulary has repeated hashes")
+        self._bits = max(4, int(np.ceil(np.log2(max(1, len(self.hashes)) * 4))))
+        self._mask = (1 << self._bits) - 1
+        self._keys = np.zeros(1 << self._bits, dtype=np.uint64)
+        self._columns = np.full(1 << self._bits, -1, dtype=np.int64)
+        self._probes = self._fill()
 
     def __len__(self) -> int:
         return len(self.hashes)
 
+    def _home(self, hashes: np.ndarray) -> np.ndarray:
+        return ((hashes * _MIX) >> np.uint64(64 - self._bits)).astype(np.int64)
+
+    def _fill(self) -> int:
+        """Linear probing, all keys at once: each round the first claimant of a free slot wins."""
+        pending = np.arange(len(self.hashes))
+        slots = self._home(self.hashes)
+        rounds = 0
+        while len(pending):
+            rounds += 1
+            free = self._columns[slots] < 0
+            taken_slots, first = np.unique(slots[free], return_index=True)
+            winners = pending[free][first]
+            self._keys[taken_slots] = self.hashes[winners]
+            self._columns[taken_slots] = winners
+            lost = np.ones(len(pending), dtype=bool)
+            lost[np.flatnonzero(free)[first]] = False
+            pending, slots = pending[lost], (slots[lost] + 1) & self._mask
+        return rounds
+
     def columns(self, hashes: np.ndarray) -> np.ndarray:
         """The columns of the known features among `hashes` (unknown ones dropped)."""
-        if not len(self.hashes):
-            return np.zeros(0, dtype=np.int64)
-        pos = np.searchsorted(self.hashes, hashes)
-        np.minimum(pos, len(self.hashes) - 1, out=pos)
-        return pos[self.hashes[pos] == hashes].astype(np.int64)
+        found = []
+        slots = self._home(hashes)
+        for _ in range(self._probes):
+            if not len(hashes):
+                break
+            columns = self._columns[slots]
+            hit = (self._keys[slots] == hashes) & (columns >= 0)
+            found.append(columns[hit])
+            going = ~hit & (columns >= 0)
+            hashes, slots = hashes[going], (slots[going] + 1) & self._mask
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
     def counts(self, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(columns, counts) of the known features of `token_codes(text)`, columns ascending.
-
-        Sorting the hashes first gives the counts by run length and sorted, de-duplicated
-        queries for the vocabulary search (about twice as fast as looking every hash up)."""
-        hashes = np.sort(spans(clean).hashes)
-        if not len(hashes) or not len(self.hashes):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
-        counts = np.diff(np.append(starts, len(hashes)))
-        unique = hashes[starts]
-        pos = np.searchsorted(self.hashes, unique)
-        np.minimum(pos, len(self.hashes) - 1, out=pos)
-        known = self.hashes[pos] == unique
-        return pos[known].astype(np.int64), counts[known].astype(np.float32)
+        """(columns, counts) of the known features of `token_codes(text)`, columns ascending."""
+        cols, counts = np.unique(self.columns(spans(clean).hashes), return_counts=True)
+        return cols, counts.astype(np.float32)
 
 
 def batch(vocabulary: Vocabulary, texts: list[np.ndarray]) -> tuple[np.ndarray, ...]:

@@ -27,6 +27,9 @@ _SEPARATORS = re.compile(r"[ .\-_*·|/]+")
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
 _CYR_LETTER = re.compile(f"[{_CYR}]")
 _LAT_LETTER = re.compile(f"[{_LAT}]")
+# Letters with no look-alike in the other script say which script a word is written in.
+_CYR_OWN = re.compile("[бгджзийлпфцчшщъыьэюяәғқңөұүһ]")
+_LAT_OWN = re.compile("[dfgjlnqrsuvwz]")
 
 # What a Latin letter (look-alike, else transliteration) or a symbol stands for inside a Cyrillic
 # word, and what a Cyrillic look-alike or a symbol stands for inside a Latin one.
@@ -218,10 +221,15 @@ def _join_spaced(match: re.Match[str]) -> str:
 
 
 def _fold_word(word: str) -> str:
+    """Fold to the script of the word's own letters (`nееd` is Latin, `zаkладкi` Cyrillic);
+    when those do not decide, to the script of most letters."""
     cyrillic = len(_CYR_LETTER.findall(word))
     latin = len(_LAT_LETTER.findall(word))
     if cyrillic == 0 and latin == 0:
         return word
+    own_cyrillic, own_latin = len(_CYR_OWN.findall(word)), len(_LAT_OWN.findall(word))
+    if own_cyrillic != own_latin:
+        cyrillic, latin = own_cyrillic, own_latin
     table = _TO_CYRILLIC if cyrillic >= latin else _TO_LATIN
     return _DIGITS.sub(_protect_plain, word).translate(table).translate(_UNPROTECT)
 

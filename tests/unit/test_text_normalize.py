@@ -15,6 +15,7 @@ from classifiers.text_normalize import MAX_CHARS, normalize
         ("сaйт", "сайт"),  # one Latin look-alike
         ("k0ka1n delivery", "kokain delivery"),  # leet in Latin
         ("kоkаin", "kokain"),  # Cyrillic look-alikes inside a Latin word
+        ("nееd wееd in Тaraz", "need weed in taraz"),  # the script of the word's own letters
         ("к у п и т ь  с о л ь", "купить  соль"),  # spaced letters; two spaces end a word
         ("з.а.к.л.а.д.к.а", "закладка"),
         ("с-т-а-в-к-и", "ставки"),

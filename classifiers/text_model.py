@@ -1,0 +1,150 @@
+"""The text classifier as served: an ONNX graph run by onnxruntime, one thread, batched.
+
+Every result names the model and its version, gives a probability per label, and explains the
+most likely harmful category by the words of the page that pushed its score up most.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifiers.text_features import FEATURES_VERSION, Vocabulary, batch, token_codes
+
+BENIGN = "benign"
+TOP_TERMS = 6
+BATCH = 8  # small batches keep the per-feature arrays of the graph in cache
+
+
+class ModelUnavailable(RuntimeError):
+    """The model file is missing, unreadable or made for other features; says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextScore:
+    label: str
+    scores: dict[str, float]
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "scores": self.scores, "explanation": self.explanation}
+
+
+def default_path() -> Path:
+    """`HOTLINE_TEXT_MODEL`, else the model shipped in the repository's `models/`."""
+    override = os.environ.get("HOTLINE_TEXT_MODEL")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "models" / "text_classifier.onnx"
+
+
+class TextClassifier:
+    def __init__(self, path: Path | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = path or default_path()
+        vocab_path = self.path.with_suffix(".vocab.npz")
+        if not self.path.is_file() or not vocab_path.is_file():
+            raise ModelUnavailable(f"text model not found at {self.path} (and {vocab_path.name})")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+            with np.load(vocab_path, allow_pickle=False) as data:
+                self.vocabulary = Vocabulary(data["hashes"], [str(t) for t in data["terms"]])
+        except Exception as exc:  # onnxruntime raises its own types for corrupt files
+            raise ModelUnavailable(f"text model at {self.path} cannot be read: {exc}") from exc
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get("features") != FEATURES_VERSION:
+            raise ModelUnavailable(
+                f"text model at {self.path} was trained on features {meta.get('features')!r}; "
+                f"this code makes {FEATURES_VERSION!r}: retrain it"
+            )
+        self.name = meta.get("name", self.path.stem)
+        self.version = meta.get("version", "unknown")
+        self.labels: list[str] = json.loads(meta["labels"])
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Probabilities per text and label (columns in `self.labels` order)."""
+        return self._run([token_codes(text) for text in texts])[0]
+
+    def classify(self, texts: list[str]) -> list[TextScore]:
+        results: list[TextScore] = []
+        for start in range(0, len(texts), BATCH):
+            chunk = [token_codes(text) for text in texts[start : start + BATCH]]
+            probabilities, contributions, columns, offsets = self._run(chunk)
+            for i, clean in enumerate(chunk):
+                mine = slice(offsets[i], offsets[i + 1])
+                results.append(
+                    self._score(clean, probabilities[i], contributions[mine], columns[mine])
+                )
+        return results
+
+    def _run(self, texts: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        columns, counts, rows, offsets = batch(self.vocabulary, texts)
+        probabilities, contributions = self.session.run(
+            ["probabilities", "contributions"],
+            {
+                "columns": columns,
+                "counts": counts,
+                "rows": rows,
+                "offsets": offsets,
+            },
+        )
+        return probabilities, contributions, columns, offsets
+
+    def _score(
+        self,
+        clean: np.ndarray,
+        probabilities: np.ndarray,
+        contributions: np.ndarray,
+        columns: np.ndarray,
+    ) -> TextScore:
+        scores = {
+            label: round(float(p), 6) for label, p in zip(self.labels, probabilities, strict=True)
+        }
+        label = self.labels[int(np.argmax(probabilities))] if len(columns) else BENIGN
+        harmful = [(p, label) for label, p in scores.items() if label != BENIGN]
+        explained = label if label != BENIGN else max(harmful)[1] if harmful else label
+        k = self.labels.index(explained)
+        terms = self._terms(clean, contributions[:, k], columns)
+        explanation = {"category": explained, "terms": terms, "model": self.name}
+        return TextScore(label, scores, explanation)
+
+    def _terms(
+        self, clean_codes: np.ndarray, weights: np.ndarray, columns: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """The page's words that carry the features pushing the score up most, summed per word."""
+        if not len(weights):
+            return []
+        reach = min(TOP_TERMS * 4, len(weights))
+        top = np.argpartition(-weights, reach - 1)[:reach]
+        order = top[np.argsort(-weights[top])]
+        clean = clean_codes.tobytes().decode("utf-32-le")
+        words: dict[str, float] = {}
+        for i in order:
+            if weights[i] <= 0:
+                break
+            word = _word_around(clean, self.vocabulary.terms[int(columns[i])])
+            words[word] = words.get(word, 0.0) + float(weights[i])
+        best = sorted(words.items(), key=lambda item: -item[1])[:TOP_TERMS]
+        return [{"term": word, "weight": round(weight, 4)} for word, weight in best]
+
+
+def _word_around(clean: str, term: str) -> str:
+    """The word (or two) of the page a feature comes from, so `клад` reads as `закладки`."""
+    stripped = term.strip()
+    at = clean.find(term)
+    if at < 0 or not stripped:
+        return stripped or term
+    start = clean.rfind(" ", 0, at + (len(term) - len(term.lstrip()))) + 1
+    end = clean.find(" ", at + len(term.rstrip()))
+    return clean[start : end if end >= 0 else len(clean)].strip()

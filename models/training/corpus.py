@@ -1,0 +1,118 @@
+"""The team-written text corpus: load, check, and split by site so no site is on both sides."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
+LABELS = ("benign", "drugs", "extremism", "fraud", "gambling", "pornography", "suicide", "weapons")
+LANGS = ("ru", "kk", "en", "mixed")
+OBFUSCATIONS = ("none", "leet", "lookalike", "spaced", "mixed")
+FIELDS = ("id", "label", "lang", "genre", "site", "obfuscation", "hard_negative", "title", "text")
+
+
+class CorpusError(ValueError):
+    """A corpus line that cannot be used, with its file and line number."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    id: str
+    label: str
+    lang: str
+    genre: str
+    site: str
+    obfuscation: str
+    hard_negative: bool
+    title: str
+    text: str
+
+
+def load(directory: Path = CORPUS_DIR) -> list[Sample]:
+    """Every sample of every `*.jsonl` file, checked; ids must be unique across files."""
+    samples: list[Sample] = []
+    seen: set[str] = set()
+    for path in sorted(directory.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            sample = _parse(line, f"{path.name}:{number}")
+            if sample.id in seen:
+                raise CorpusError(f"{path.name}:{number}: id {sample.id!r} is used twice")
+            seen.add(sample.id)
+            samples.append(sample)
+    if not samples:
+        raise CorpusError(f"no samples in {directory}")
+    return samples
+
+
+def _parse(line: str, where: str) -> Sample:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{where}: not JSON ({exc.msg})") from None
+    missing = [f for f in FIELDS if f not in row]
+    if missing:
+        raise CorpusError(f"{where}: missing {', '.join(missing)}")
+    if row["label"] not in LABELS:
+        raise CorpusError(f"{where}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+    if row["lang"] not in LANGS:
+        raise CorpusError(f"{where}: lang {row['lang']!r} is not one of {', '.join(LANGS)}")
+    if row["obfuscation"] not in OBFUSCATIONS:
+        raise CorpusError(f"{where}: obfuscation {row['obfuscation']!r} is not known")
+    if not str(row["text"]).strip():
+        raise CorpusError(f"{where}: empty text")
+    if row["hard_negative"] and row["label"] != "benign":
+        raise CorpusError(f"{where}: only benign samples are hard negatives")
+    return Sample(**{f: row[f] if f == "hard_negative" else str(row[f]) for f in FIELDS})
+
+
+def site_split(
+    samples: list[Sample], test_share: float = 0.2, seed: int = 20261129
+) -> tuple[list[Sample], list[Sample]]:
+    """Train and held-out samples; every site's samples go to one side, chosen per label so each
+    label keeps about `test_share` of its samples out."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, dict[str, list[Sample]]] = {}
+    for sample in samples:
+        by_label.setdefault(sample.label, {}).setdefault(sample.site, []).append(sample)
+    train: list[Sample] = []
+    test: list[Sample] = []
+    for label in sorted(by_label):
+        sites = sorted(by_label[label])
+        rng.shuffle(sites)
+        total = sum(len(by_label[label][s]) for s in sites)
+        taken = 0
+        for site in sites:
+            group = by_label[label][site]
+            if taken < test_share * total:
+                test.extend(group)
+                taken += len(group)
+            else:
+                train.extend(group)
+    return train, test
+
+
+def site_groups(samples: list[Sample]) -> list[str]:
+    """The group of each sample for grouped cross-validation: its label and site."""
+    return [f"{s.label}/{s.site}" for s in samples]
+
+
+def counts(samples: list[Sample]) -> dict[str, dict[str, int]]:
+    """Samples per label and language, obfuscated ones and hard negatives: the data card's table."""
+    table: dict[str, Counter[str]] = {}
+    for s in samples:
+        row = table.setdefault(s.label, Counter())
+        row[s.lang] += 1
+        row["total"] += 1
+        row["obfuscated"] += s.obfuscation != "none"
+        row["hard_negative"] += s.hard_negative
+        row["sites"] += 0
+    for label, row in table.items():
+        row["sites"] = len({s.site for s in samples if s.label == label})
+    return {label: dict(row) for label, row in sorted(table.items())}
