@@ -8,6 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from classifiers.nudity import MODEL_NAME as NUDITY_MODEL
+from classifiers.nudity import NUDE
+from triage_api.classify import UNAVAILABLE, stored
 from triage_api.config import get_settings
 from triage_api.models import Capture, CaptureMedia, Case, HashList, KnownHash, Match, Report
 from triage_api.page_families import family_of
@@ -67,6 +70,7 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
             for r in reports
         ],
         "capture": _capture(session, capture) if capture else None,
+        "classifications": _classifications(session, capture) if capture else [],
         "family": family_of(session, case),
         "matches": [
             {
@@ -83,7 +87,34 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
     }
 
 
+def _classifications(session: Session, capture: Capture) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": row.model,
+            "version": row.version,
+            "label": row.label,
+            "scores": row.scores,
+            "explanation": row.explanation,
+            "created_at": row.created_at.isoformat(),
+        }
+        for row in stored(session, capture.id)
+    ]
+
+
+def _nudity_by_media(session: Session, capture: Capture) -> dict[str, dict[str, Any]]:
+    """The detector's boxes per picture, to draw over the blurred picture."""
+    for row in stored(session, capture.id):
+        if row.model == NUDITY_MODEL and row.label != UNAVAILABLE:
+            media = (row.explanation or {}).get("media", [])
+            for item in media:
+                for box in item.get("boxes", []):
+                    box["nude"] = box.get("label") in NUDE
+            return {m["sha256"]: m for m in media}
+    return {}
+
+
 def _capture(session: Session, capture: Capture) -> dict[str, Any]:
+    nudity = _nudity_by_media(session, capture)
     media = session.scalars(
         sa.select(CaptureMedia)
         .where(CaptureMedia.capture_id == capture.id)
@@ -123,6 +154,7 @@ def _capture(session: Session, capture: Capture) -> dict[str, Any]:
                 "width": link.media.width,
                 "height": link.media.height,
                 "hash_error": link.media.hash_error,
+                "nudity": nudity.get(link.media.sha256),
             }
             for link in media
         ],

@@ -21,6 +21,7 @@ from crawler.egress import EgressPolicy
 from crawler.enrichment import EnrichOptions, enrich
 from crawler.evidence import EvidenceStore
 from crawler.light_fetch import fetch_url
+from triage_api.classify import classify_capture, stored
 from triage_api.config import Settings, get_settings
 from triage_api.db import session_scope
 from triage_api.media_check import check_media
@@ -37,6 +38,7 @@ from triage_api.models import (
 )
 from triage_api.page_families import link_family, page_content
 from triage_api.scoring import KnownMatch, ScoreInputs, score_case
+from triage_api.signals import model_signals
 from triage_api.sqlutil import advance_stage, insert_ignore
 
 log = logging.getLogger(__name__)
@@ -206,7 +208,8 @@ def record_failed_capture(case_id: int, url: str, error: str) -> bool:
 
 
 def analyse(case_id: int) -> bool:
-    """Hash the capture's media and match them against the known-hash lists."""
+    """Hash the capture's media and match them against the known-hash lists, group the page
+    with its mirrors, and classify its text, the text in its pictures and the pictures."""
     store = EvidenceStore(get_settings().evidence_dir)
     with session_scope() as session:
         case = session.get(Case, case_id)
@@ -223,7 +226,17 @@ def analyse(case_id: int) -> bool:
                 store=store,
                 settings=get_settings(),
             )
-            link_family(session, case, capture, *page_content(store, capture))
+            text, html = page_content(store, capture)
+            link_family(session, case, capture, text, html)
+            classify_capture(
+                session,
+                case_id=case_id,
+                capture=capture,
+                page_text=text,
+                media=media,
+                store=store,
+                settings=get_settings(),
+            )
         return advance_stage(
             session,
             Case,
@@ -285,6 +298,7 @@ def score(case_id: int) -> bool:
             http_status=capture.http_status if capture else None,
             jurisdiction=case.jurisdiction,
             country=case.country,
+            signals=model_signals(stored(session, capture.id)) if capture else [],
         )
         result = score_case(inputs, settings)
         return advance_stage(

@@ -33,6 +33,21 @@ class KnownMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSignal:
+    """A model's probability for one harmful category that the taxonomy lets that signal name."""
+
+    model: str
+    signal: str  # "text", "image"
+    category: str
+    probability: float
+    terms: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        words = f" ({', '.join(self.terms[:4])})" if self.terms else ""
+        return f"{self.model} says {self.category} {self.probability:.2f}{words}"
+
+
+@dataclass(frozen=True, slots=True)
 class ScoreInputs:
     created_at: datetime
     claimed_categories: list[str | None]
@@ -42,6 +57,7 @@ class ScoreInputs:
     http_status: int | None = None
     jurisdiction: str | None = None  # "kaznet", "foreign", "unknown"
     country: str | None = None
+    signals: list[ModelSignal] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +99,15 @@ def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
             )
         )
         band = max(band, 1)
+    signal = _strongest(inputs.signals, settings)
+    if signal is not None:
+        likely = signal.probability >= settings.classifier_likely
+        band = max(band, 2 if likely else 1)
+        category = category or signal.category
+        weight = settings.severity.get(signal.category, 0.0) * signal.probability
+        reasons.append(
+            _reason("classifier", weight * settings.points_per_severity, signal.describe())
+        )
     extra = max(0, inputs.reporters - 1)
     if extra:
         points = min(settings.max_reporter_points, extra * settings.points_per_extra_reporter)
@@ -133,6 +158,17 @@ def _nearest(matches: list[KnownMatch]) -> list[KnownMatch]:
         if key not in best or match.distance < best[key].distance:
             best[key] = match
     return list(best.values())
+
+
+def _strongest(signals: list[ModelSignal], settings: Settings) -> ModelSignal | None:
+    """The signal weighing most (severity × probability) among those sure enough to count."""
+    counted = [s for s in signals if s.probability >= settings.classifier_possible]
+    if not counted:
+        return None
+    return max(
+        counted,
+        key=lambda s: (settings.severity.get(s.category, 0.0) * s.probability, s.category),
+    )
 
 
 def _most_severe(categories: list[str | None], settings: Settings) -> str | None:

@@ -9,6 +9,7 @@ import pytest
 from triage_api.config import Settings
 from triage_api.scoring import (
     KnownMatch,
+    ModelSignal,
     Score,
     ScoreInputs,
     current_points,
@@ -287,3 +288,42 @@ def test_kaznet_cases_come_before_foreign_ones_and_say_why() -> None:
     assert home.rank_key > abroad.rank_key == unknown.rank_key
     assert any("Kaznet" in r["text"] for r in home.reasons)
     assert any("foreign (DE): forward" in r["text"] for r in abroad.reasons)
+
+
+# --- model signals ----------------------------------------------------------------------------
+
+
+def signal(category: str = "drugs", probability: float = 0.9, signal: str = "text") -> ModelSignal:
+    return ModelSignal("hotline-text", signal, category, probability, ("закладки", "меф"))
+
+
+def test_a_confident_model_makes_an_unreported_case_likely(settings: Settings) -> None:
+    score = score_case(inputs(signals=[signal(probability=0.93)]), settings)
+    assert (score.band_name, score.category) == ("likely", "drugs")
+    assert points_of(score, "classifier") == pytest.approx(
+        settings.severity["drugs"] * 0.93 * settings.points_per_severity, abs=0.01
+    )
+    (reason,) = [r for r in score.reasons if r["code"] == "classifier"]
+    assert "drugs 0.93" in reason["text"] and "закладки" in reason["text"]
+
+
+def test_a_hesitant_model_is_possible_and_a_weak_one_does_not_count(settings: Settings) -> None:
+    assert score_case(inputs(signals=[signal(probability=0.6)]), settings).band_name == "possible"
+    weak = score_case(inputs(signals=[signal(probability=0.3)]), settings)
+    assert (weak.band, weak.reasons, weak.category) == (0, [], None)
+
+
+def test_the_reporters_category_stands_and_the_model_adds_points(settings: Settings) -> None:
+    score = score_case(inputs(claimed_categories=["fraud"], signals=[signal()]), settings)
+    assert score.category == "fraud" and {"claimed_category", "classifier"} <= set(codes(score))
+
+
+def test_the_weightiest_signal_counts(settings: Settings) -> None:
+    score = score_case(inputs(signals=[signal("gambling", 0.99), signal("suicide", 0.7)]), settings)
+    assert score.category == "suicide"  # 8 × 0.7 > 3 × 0.99
+
+
+def test_a_model_never_outranks_a_trusted_list_match(settings: Settings) -> None:
+    listed = score_case(inputs(matches=[trusted("gambling")]), settings)
+    modelled = score_case(inputs(signals=[signal("extremism", 1.0)]), settings)
+    assert listed.band > modelled.band

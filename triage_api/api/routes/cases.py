@@ -11,8 +11,9 @@ from crawler.evidence import EvidenceError, EvidenceStore
 from triage_api import audit
 from triage_api.api.deps import CurrentAnalyst, SessionDep
 from triage_api.case_view import case_detail
+from triage_api.classify import OCR_SUFFIX
 from triage_api.config import get_settings
-from triage_api.models import Capture, CaptureMedia, Media
+from triage_api.models import Capture, CaptureMedia, Classification, Media
 from triage_api.queue import MAX_LIMIT, ranked_cases
 
 router = APIRouter(tags=["analysts"])
@@ -83,4 +84,21 @@ def _known_artefact(session: Any, sha256: str) -> str | None:
     )
     if session.scalar(sa.select(Capture.id).where(artefact).limit(1)):
         return "text/plain; charset=utf-8"
+    if _ocr_text(session, sha256):
+        return "text/plain; charset=utf-8"
     return None
+
+
+def _ocr_text(session: Any, sha256: str) -> bool:
+    """Text read in a capture's pictures, named in its OCR classification's explanation."""
+    if any(c not in "0123456789abcdef" for c in sha256):
+        return False
+    found = session.scalar(
+        sa.select(Classification.id)
+        .where(
+            Classification.model.like(f"%{OCR_SUFFIX}"),
+            sa.cast(Classification.explanation, sa.Text).contains(f'"{sha256}"'),
+        )
+        .limit(1)
+    )
+    return found is not None
