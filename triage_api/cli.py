@@ -376,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_media_commands(sub, add)
 
+    from triage_api.cli_classify import add_commands as add_classify_commands
+
+    add_classify_commands(sub, add)
+
     hashlist = sub.add_parser("hashlist", help="hash lists: import, export, list").add_subparsers(
         dest="hashlist_command", required=True
     )
