@@ -28,8 +28,9 @@ Text classifier that pre-scores captured pages for the analysts' queue. Written 
 ## What it does
 - Input: a page's title and visible text (first 20,000 characters), in Russian, Kazakh,
   English or a mix, obfuscated spellings included.
-- Output: a probability for each of {", ".join(held["labels"])}; the label is the most probable one;
-  the explanation names the words that pushed the most likely harmful category up.
+- Output: a probability for each of {", ".join(held["labels"])};
+  the label is the most probable one; the explanation names the words that pushed the most
+  likely harmful category up.
 - `csam` is never a text label: it is established only by hash matches and analysts.
 - Use: ordering the queue. It never decides a case; an analyst does.
 
@@ -48,6 +49,12 @@ model is the same recipe refit on every text.
 
 {markdown(held)}
 
+- Targets of issue 5 on this split: macro-F1 ≥ 0.90 **{_met(held["macro_f1"] >= 0.90)}**,
+  hard negatives called harmful ≤ 5 % **{_met((held["hard_negative_fpr"] or 0) <= 0.05)}**.
+- C and the class weights were chosen by 5-fold site-grouped cross-validation over the whole
+  corpus (macro-F1 against hard-negative false positives), so the split is not perfectly blind
+  to that choice; no other setting was tuned on it.
+
 - ONNX against scikit-learn on the held-out texts and the Kazakh/Cyrillic/mixed parity texts:
   largest probability difference {held["onnx_max_abs_diff"]:.2e} (the test requires ≤ 1e-4).
 {cv_line}
@@ -63,6 +70,10 @@ model is the same recipe refit on every text.
   prevention) can still score as harmful when it quotes it at length.
 - Probabilities are calibrated on the corpus' label mix, not on the hotline's real intake.
 """
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
 
 
 def data_card(counts: dict[str, dict[str, int]]) -> str:

@@ -27,7 +27,7 @@ class Recipe:
     """The hyperparameters; `train_text_classifier.py --help` names them."""
 
     min_df: int = 2
-    c: float = 1.0
+    c: float = 2.0
     folds: int = 5
     seed: int = 20261129
     class_weight: str | None = "balanced"

@@ -160,6 +160,55 @@ def test_near_copies_of_listed_material_jump_to_the_top_with_the_list_named(
     assert len(matched) == len(sandbox_sites.NEAR_COPIES)  # every near copy, none missed
 
 
+def test_models_score_pages_nobody_categorised_and_explain_why(stack: Stack, analyst: str) -> None:
+    """A death-group page reported without a category rises by its text; a price list drawn in
+    a picture is read by OCR (when Tesseract is installed); every score names model and version."""
+    for url in ("http://aq-tolqyn.kz/", "http://arzan-bazar.kz/", "http://kitap-alemi.kz/"):
+        assert stack.report(url, None, client="192.0.2.90").status_code == 201
+    stack.wait_ready()
+    headers = {"Authorization": f"Bearer {analyst}"}
+    queue = httpx.get(f"{stack.base}/api/v1/queue", headers=headers, timeout=30).json()["items"]
+    by_url = {item["url"]: item for item in queue}
+
+    def case(url: str) -> dict:
+        item = by_url[url]
+        return httpx.get(f"{stack.base}/api/v1/cases/{item['case_id']}", headers=headers).json()
+
+    group = by_url["http://aq-tolqyn.kz/"]
+    assert group["band"] in ("likely", "possible") and group["category"] == "suicide"
+    reason = next(r for r in group["reasons"] if r["code"] == "classifier")
+    assert "suicide" in reason["text"]
+    books = by_url["http://kitap-alemi.kz/"]
+    assert books["band"] == "unlikely" and queue.index(books) > queue.index(group)
+
+    rows = {row["model"]: row for row in case("http://aq-tolqyn.kz/")["classifications"]}
+    text = rows["hotline-text"]
+    assert text["label"] == "suicide" and text["version"] and text["version"] != "-"
+    assert text["explanation"]["terms"] and abs(sum(text["scores"].values()) - 1) < 1e-3
+    assert "csam" not in text["scores"]
+    nudity = rows["nudenet-320n"]
+    assert nudity["label"] == "benign" and nudity["scores"]["nudity"] < 0.5  # drawn waves
+    assert len(nudity["explanation"]["media"]) == 1
+
+    drawn = {row["model"]: row for row in case("http://arzan-bazar.kz/")["classifications"]}
+    ocr = drawn["hotline-text+ocr"]
+    if ocr["label"] == "unavailable":
+        assert "tesseract" in ocr["explanation"]["unavailable"]
+    else:
+        assert ocr["label"] == "drugs" and ocr["explanation"]["ocr_sources"] == 2
+        assert by_url["http://arzan-bazar.kz/"]["category"] == "drugs"
+        stored = httpx.get(
+            f"{stack.base}/api/v1/evidence/{ocr['explanation']['ocr_text_sha256']}",
+            headers=headers,
+        )
+        assert "мефедрон" in stored.content.decode().casefold()
+
+    with httpx.Client(base_url=stack.base, timeout=30) as client:
+        client.post("/ui/login", data={"token": analyst})
+        page = client.get(f"/ui/cases/{group['case_id']}").text
+    assert "Model scores" in page and "suicide" in page and 'class="blurred"' in page
+
+
 def test_same_url_joins_the_open_case(stack: Stack) -> None:
     first = stack.report("http://kitap-alemi.kz/?joined=1", client="192.0.2.50")
     again = stack.report("HTTP://KITAP-ALEMI.KZ:80/?joined=1#top", client="192.0.2.51")

@@ -3,7 +3,8 @@
 The kernel is pinned to `sys.executable` through a private kernel spec (JUPYTER_PATH takes
 precedence over user and system specs), so a `python3` kernel installed elsewhere on the machine
 cannot run the notebooks with other packages. `HASH_STUDY_QUICK=1` shrinks the hash study's image
-set; the notebooks stay unmodified on disk (outputs are never written back).
+set and `TEXT_CLASSIFIER_QUICK=1` the text classifier's corpus; the notebooks stay unmodified on
+disk (outputs are never written back).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # no user profile or startup files
     monkeypatch.setenv("HASH_STUDY_QUICK", "1")
+    monkeypatch.setenv("TEXT_CLASSIFIER_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return "python3"
 
