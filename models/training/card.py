@@ -100,7 +100,9 @@ def data_card(counts: dict[str, dict[str, int]]) -> str:
 DATA_CARD = """# Data card: the hotline text corpus
 
 Files: `models/corpus/<category>.jsonl` (harmful texts of one category and the benign hard
-negatives that share its vocabulary) and `benign_general.jsonl` (everyday pages). One JSON object
+negatives that share its vocabulary), `benign_general.jsonl` (everyday pages) and
+`hard_negatives_a.jsonl`/`_b.jsonl` (more lawful pages with harmful words, 40 per category or
+group, written after the first model showed where it erred). One JSON object
 per line: `id, label, lang (ru|kk|en|mixed), genre, site, obfuscation
 (none|leet|lookalike|spaced|mixed), hard_negative, title, text`.
 
