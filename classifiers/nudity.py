@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from classifiers.decode import ImageRefused, decode
+from classifiers.onnx_session import cpu_session
 
 MODEL_NAME = "nudenet-320n"
 INPUT_SIDE = 320
@@ -89,18 +90,11 @@ def model_path() -> Path:
 
 class NudityDetector:
     def __init__(self, path: Path | None = None) -> None:
-        import onnxruntime as ort
-
         self.path = path or model_path()
         if not self.path.is_file():
             raise DetectorUnavailable(f"nudity model not found at {self.path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = cpu_session(self.path)
         except Exception as exc:  # onnxruntime's own error types
             raise DetectorUnavailable(f"nudity model at {self.path} cannot be read: {exc}") from exc
         self.name = MODEL_NAME

@@ -55,9 +55,13 @@ def token_codes(text: str) -> np.ndarray:
     return out[:-1] if len(out) > 2 and out[-2] == _SPACE else out
 
 
+def as_text(codes: np.ndarray) -> str:
+    """Code points from `token_codes` as text: what explanations and vocabulary terms cut."""
+    return codes.tobytes().decode("utf-32-le")
+
+
 def tokens(text: str) -> str:
-    """`token_codes` as text: what explanations and vocabulary terms are cut from."""
-    return token_codes(text).tobytes().decode("utf-32-le")
+    return as_text(token_codes(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,7 @@ class Vocabulary:
         order = np.argsort(hashes, kind="stable")
         self.hashes = np.ascontiguousarray(hashes[order], dtype=np.uint64)
         self.terms = [terms[i] for i in order]
-        if len(np.unique(self.hashes)) != len(self.hashes):
+        if np.any(self.hashes[1:] == self.hashes[:-1]):
             raise ValueError("vocabulary has repeated hashes")
         self._bits = max(4, int(np.ceil(np.log2(max(1, len(self.hashes)) * 4))))
         self._mask = (1 << self._bits) - 1

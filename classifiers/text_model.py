@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.text_features import FEATURES_VERSION, Vocabulary, batch, token_codes
+from classifiers.onnx_session import cpu_session
+from classifiers.text_features import FEATURES_VERSION, Vocabulary, as_text, batch, token_codes
 
 BENIGN = "benign"
 TOP_TERMS = 6
@@ -45,19 +46,12 @@ def default_path() -> Path:
 
 class TextClassifier:
     def __init__(self, path: Path | None = None) -> None:
-        import onnxruntime as ort
-
         self.path = path or default_path()
         vocab_path = self.path.with_suffix(".vocab.npz")
         if not self.path.is_file() or not vocab_path.is_file():
             raise ModelUnavailable(f"text model not found at {self.path} (and {vocab_path.name})")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = cpu_session(self.path)
             with np.load(vocab_path, allow_pickle=False) as data:
                 self.vocabulary = Vocabulary(data["hashes"], [str(t) for t in data["terms"]])
         except Exception as exc:  # onnxruntime raises its own types for corrupt files
@@ -128,7 +122,7 @@ class TextClassifier:
         reach = min(TOP_TERMS * 4, len(weights))
         top = np.argpartition(-weights, reach - 1)[:reach]
         order = top[np.argsort(-weights[top])]
-        clean = clean_codes.tobytes().decode("utf-32-le")
+        clean = as_text(clean_codes)
         words: dict[str, float] = {}
         for i in order:
             if weights[i] <= 0:

@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from classifiers.text_features import model_text
 from classifiers.text_model import TextClassifier
 from models.training import card, corpus, evaluate
 from models.training.fit import Recipe, fit
@@ -40,10 +39,6 @@ PARITY_TEXTS = [
 ]
 
 
-def texts_of(samples: list[corpus.Sample]) -> list[str]:
-    return [model_text(s.text, s.title) for s in samples]
-
-
 def parity(model: object, texts: list[str], directory: Path) -> float:
     """Largest |ONNX − scikit-learn| probability over `texts`, with the model exported to a file."""
     path = directory / "parity.onnx"
@@ -53,21 +48,6 @@ def parity(model: object, texts: list[str], directory: Path) -> float:
     theirs = model.predict_proba(texts)  # type: ignore[attr-defined]
     order = [list(model.classes_).index(label) for label in served.labels]  # type: ignore[attr-defined]
     return float(np.max(np.abs(ours - theirs[:, order])))
-
-
-def cross_validate(samples: list[corpus.Sample], recipe: Recipe, folds: int) -> list[float]:
-    from sklearn.model_selection import GroupKFold
-
-    groups = corpus.site_groups(samples)
-    labels = [s.label for s in samples]
-    scores = []
-    for train_idx, test_idx in GroupKFold(n_splits=folds).split(samples, labels, groups):
-        train = [samples[i] for i in train_idx]
-        test = [samples[i] for i in test_idx]
-        model = fit(texts_of(train), [s.label for s in train], corpus.site_groups(train), recipe)
-        predicted = list(model.predict(texts_of(test)))
-        scores.append(evaluate.report(test, predicted, corpus.LABELS)["macro_f1"])
-    return scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,20 +65,22 @@ def main(argv: list[str] | None = None) -> int:
     train, test = corpus.site_split(samples, seed=recipe.seed)
     print(f"corpus: {len(samples)} texts; train {len(train)}, held out {len(test)}")
     started = time.perf_counter()
-    model = fit(texts_of(train), [s.label for s in train], corpus.site_groups(train), recipe)
+    model = fit(corpus.texts(train), [s.label for s in train], corpus.site_groups(train), recipe)
     print(f"fit in {time.perf_counter() - started:.1f} s")
-    held_out = evaluate.report(test, list(model.predict(texts_of(test))), corpus.LABELS)
+    held_out = evaluate.report(test, list(model.predict(corpus.texts(test))), corpus.LABELS)
     with tempfile.TemporaryDirectory() as tmp:
-        held_out["onnx_max_abs_diff"] = parity(model, texts_of(test) + PARITY_TEXTS, Path(tmp))
+        held_out["onnx_max_abs_diff"] = parity(model, corpus.texts(test) + PARITY_TEXTS, Path(tmp))
     print(evaluate.markdown(held_out))
     print(
         f"ONNX vs scikit-learn, largest probability difference: {held_out['onnx_max_abs_diff']:.2e}"
     )
-    cv = [] if args.quick else cross_validate(samples, recipe, 5)
+    cv = [] if args.quick else evaluate.cross_validate(samples, recipe, 5)
     if cv:
         print(f"5-fold by site macro-F1: {np.mean(cv):.4f} ± {np.std(cv):.4f} {cv}")
 
-    final = fit(texts_of(samples), [s.label for s in samples], corpus.site_groups(samples), recipe)
+    final = fit(
+        corpus.texts(samples), [s.label for s in samples], corpus.site_groups(samples), recipe
+    )
     export(final, args.out, name=NAME, version=args.version)
     figures = {
         "name": NAME,

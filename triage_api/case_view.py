@@ -12,7 +12,16 @@ from classifiers.nudity import MODEL_NAME as NUDITY_MODEL
 from classifiers.nudity import NUDE
 from triage_api.classify import UNAVAILABLE, stored
 from triage_api.config import get_settings
-from triage_api.models import Capture, CaptureMedia, Case, HashList, KnownHash, Match, Report
+from triage_api.models import (
+    Capture,
+    CaptureMedia,
+    Case,
+    Classification,
+    HashList,
+    KnownHash,
+    Match,
+    Report,
+)
 from triage_api.page_families import family_of
 from triage_api.scoring import BANDS, current_points, waiting_reason
 
@@ -39,6 +48,7 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
         .where(Match.case_id == case_id, HashList.kind == "known")
         .order_by(Match.distance, HashList.name)
     ).all()
+    rows = stored(session, capture.id) if capture else []
     reports = session.scalars(
         sa.select(Report).where(Report.case_id == case_id).order_by(Report.id)
     )
@@ -69,8 +79,8 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
             }
             for r in reports
         ],
-        "capture": _capture(session, capture) if capture else None,
-        "classifications": _classifications(session, capture) if capture else [],
+        "capture": _capture(session, capture, rows) if capture else None,
+        "classifications": _classifications(rows),
         "family": family_of(session, case),
         "matches": [
             {
@@ -87,7 +97,7 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
     }
 
 
-def _classifications(session: Session, capture: Capture) -> list[dict[str, Any]]:
+def _classifications(rows: list[Classification]) -> list[dict[str, Any]]:
     return [
         {
             "model": row.model,
@@ -97,13 +107,13 @@ def _classifications(session: Session, capture: Capture) -> list[dict[str, Any]]
             "explanation": row.explanation,
             "created_at": row.created_at.isoformat(),
         }
-        for row in stored(session, capture.id)
+        for row in rows
     ]
 
 
-def _nudity_by_media(session: Session, capture: Capture) -> dict[str, dict[str, Any]]:
+def _nudity_by_media(rows: list[Classification]) -> dict[str, dict[str, Any]]:
     """The detector's boxes per picture, to draw over the blurred picture."""
-    for row in stored(session, capture.id):
+    for row in rows:
         if row.model == NUDITY_MODEL and row.label != UNAVAILABLE:
             media = (row.explanation or {}).get("media", [])
             for item in media:
@@ -113,8 +123,8 @@ def _nudity_by_media(session: Session, capture: Capture) -> dict[str, dict[str, 
     return {}
 
 
-def _capture(session: Session, capture: Capture) -> dict[str, Any]:
-    nudity = _nudity_by_media(session, capture)
+def _capture(session: Session, capture: Capture, rows: list[Classification]) -> dict[str, Any]:
+    nudity = _nudity_by_media(rows)
     media = session.scalars(
         sa.select(CaptureMedia)
         .where(CaptureMedia.capture_id == capture.id)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from classifiers.text_features import model_text
+
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 LABELS = ("benign", "drugs", "extremism", "fraud", "gambling", "pornography", "suicide", "weapons")
 LANGS = ("ru", "kk", "en", "mixed")
@@ -31,6 +33,11 @@ class Sample:
     hard_negative: bool
     title: str
     text: str
+
+
+def texts(samples: list[Sample]) -> list[str]:
+    """What the model reads of each sample: its title, then its text."""
+    return [model_text(s.text, s.title) for s in samples]
 
 
 def load(directory: Path = CORPUS_DIR) -> list[Sample]:

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
+from models.training import corpus
 from models.training.corpus import LANGS, Sample
+from models.training.fit import Recipe, fit
 
 
 def report(
@@ -108,3 +110,21 @@ def markdown(figures: dict[str, Any]) -> str:
     for label, row in zip(labels, figures["confusion"], strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     return "\n".join(lines)
+
+
+def cross_validate(samples: list[Sample], recipe: Recipe, folds: int) -> list[float]:
+    """Macro-F1 of each of `folds` site-grouped folds, the model refit on the others each time."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = corpus.site_groups(samples)
+    labels = [s.label for s in samples]
+    scores = []
+    for train_idx, test_idx in GroupKFold(n_splits=folds).split(samples, labels, groups):
+        train = [samples[i] for i in train_idx]
+        test = [samples[i] for i in test_idx]
+        model = fit(
+            corpus.texts(train), [s.label for s in train], corpus.site_groups(train), recipe
+        )
+        predicted = list(model.predict(corpus.texts(test)))
+        scores.append(report(test, predicted, corpus.LABELS)["macro_f1"])
+    return scores

@@ -19,7 +19,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from classifiers.text_features import Vocabulary, spans, token_codes
+from classifiers.text_features import Vocabulary, as_text, spans, token_codes
 
 
 @dataclass
@@ -45,7 +45,7 @@ class NgramCounts(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         names: dict[int, str] = {}
         for text in texts:
             codes = token_codes(text)
-            clean = codes.tobytes().decode("utf-32-le")
+            clean = as_text(codes)
             found = spans(codes)
             hashes, first = np.unique(found.hashes, return_index=True)
             documents.update(hashes.tolist())
