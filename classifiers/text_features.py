@@ -1,42 +1,37 @@
 """The text model's features: words, word pairs and character 3-5-grams of the normalized text,
 each named by a 64-bit polynomial hash and looked up in the model's vocabulary.
 
-Tokenizing here, in numpy, rather than inside the ONNX graph keeps one tokenizer for training and
-serving. skl2onnx's text converter does not (notebooks/text_classifier.ipynb shows it): its word
-tokenizer put Cyrillic texts 0.2-0.4 off scikit-learn's probabilities while Latin ones agreed, its
-string normalizer needs an en_US.UTF-8 locale a server may lack, and char_wb n-grams it refuses.
-Hashes of every substring come from one prefix sum (`(S[e] - S[s]) * P^-s` modulo 2^64), so a
-2,000-character page costs a few vectorized passes instead of thousands of Python slices.
+Tokenizing here rather than inside the ONNX graph keeps one tokenizer for training and serving.
+skl2onnx's text converter does not (notebooks/text_classifier.ipynb shows it): its word tokenizer
+put Cyrillic texts 0.2-0.4 off scikit-learn's probabilities while Latin ones agreed, its string
+normalizer needs an en_US.UTF-8 locale a server may lack, and char_wb n-grams it refuses.
+Words, hashes, the vocabulary's open-addressing table and the counting are numba-compiled loops
+over code points (a 2,000-character page has about 6,000 features; Python objects per feature
+would cost milliseconds).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from classifiers.text_normalize import LEET, MAX_CHARS, NON, normalized
+from classifiers.text_normalize import LEET, NON, classes, normalized_codes
 
-FEATURES_VERSION = "ngrams-v1: words, word pairs, chars 3-5 of normalize()"
+FEATURES_VERSION = "ngrams-v2: words, word pairs, chars 3-5 of normalize()"
 CHAR_SIZES = (3, 4, 5)
-_P = 0x100000001B3
-_MOD = 1 << 64
+_P = np.uint64(0x100000001B3)
 _WORD_TAG = np.uint64(0x9E3779B97F4A7C15)
 _PAIR_TAG = np.uint64(0xC2B2AE3D27D4EB4F)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads hashes over the table
 _SPACE = 32
-_ROOM = MAX_CHARS + 8
-
-
-def _powers(base: int) -> np.ndarray:
-    """base^k modulo 2^64 for k = 0 .. _ROOM - 1 (unsigned numpy arithmetic wraps)."""
-    steps = np.full(_ROOM - 1, base, dtype=np.uint64)
-    return np.concatenate((np.ones(1, dtype=np.uint64), np.cumprod(steps, dtype=np.uint64)))
-
-
-_POW = _powers(_P)
-_INV = _powers(pow(_P, -1, _MOD))
 _MAX_WORD = 40
+_CHAR_MIN, _CHAR_MAX = CHAR_SIZES[0], CHAR_SIZES[-1]
+_P_CHAR_MIN = np.uint64(pow(int(_P), _CHAR_MIN, 1 << 64))
+_LOW = np.uint64(0xFFFFFFFF)  # a table slot's column + 1; the tally counts in the high half
+_ONE_HIGH = np.uint64(1 << 32)
 
 
 def model_text(text: str, title: str | None = None) -> str:
@@ -46,13 +41,8 @@ def model_text(text: str, title: str | None = None) -> str:
 
 def token_codes(text: str) -> np.ndarray:
     """Code points of the normalized words separated by single spaces, a space at each end."""
-    _, codes, kind = normalized(text)
-    word = (kind != NON) & (kind != LEET)
-    keep = word.copy()
-    keep[1:] |= word[:-1]  # one space after each word: the first non-word character, as a space
-    out = np.full(int(keep.sum()) + 2, _SPACE, dtype=np.uint32)
-    out[1:-1] = np.where(word, codes, _SPACE)[keep]
-    return out[:-1] if len(out) > 2 and out[-2] == _SPACE else out
+    codes = normalized_codes(text)
+    return _words(codes, classes(codes))
 
 
 def as_text(codes: np.ndarray) -> str:
@@ -62,6 +52,25 @@ def as_text(codes: np.ndarray) -> str:
 
 def tokens(text: str) -> str:
     return as_text(token_codes(text))
+
+
+@njit(cache=True, nogil=True)
+def _words(codes: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Word characters (not NON, not a lone leet symbol) kept; every gap becomes one space."""
+    out = np.empty(len(codes) + 2, dtype=np.uint32)
+    out[0] = _SPACE
+    n = 1
+    for i in range(len(codes)):
+        if kind[i] != NON and kind[i] != LEET:
+            out[n] = codes[i]
+            n += 1
+        elif out[n - 1] != _SPACE:
+            out[n] = _SPACE
+            n += 1
+    if out[n - 1] != _SPACE or n == 1:
+        out[n] = _SPACE
+        n += 1
+    return out[:n]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,42 +83,70 @@ class Spans:
 
 
 def spans(clean: np.ndarray) -> Spans:
-    """Every feature of the code points from `token_codes`."""
-    codes = clean.astype(np.uint64)
-    n = len(codes)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(codes * _POW[:n], out=prefix[1:])
-    starts_list: list[np.ndarray] = []
-    ends_list: list[np.ndarray] = []
-    tags: list[np.uint64 | None] = []
-    for size in CHAR_SIZES:
-        if n >= size:
-            start = np.arange(n - size + 1)
-            starts_list.append(start)
-            ends_list.append(start + size)
-            tags.append(None)
-    space = codes == 32
-    word_start = np.flatnonzero(space[:-1] & ~space[1:]) + 1
-    word_end = np.flatnonzero(~space[:-1] & space[1:]) + 1
-    keep = (word_end - word_start) <= _MAX_WORD
-    starts_list.append(word_start[keep])
-    ends_list.append(word_end[keep])
-    tags.append(_WORD_TAG)
-    if len(word_start) > 1:
-        starts_list.append(word_start[:-1])
-        ends_list.append(word_end[1:])
-        tags.append(_PAIR_TAG)
-    hashes = []
-    for start, end, tag in zip(starts_list, ends_list, tags, strict=True):
-        value = (prefix[end] - prefix[start]) * _INV[start]
-        hashes.append(value if tag is None else (value ^ tag) * np.uint64(_P))
-    return Spans(np.concatenate(starts_list), np.concatenate(ends_list), np.concatenate(hashes))
+    """Every feature of the code points from `token_codes`: character 3-, 4- and 5-grams (by
+    start), then words (at most 40 characters), then pairs of neighbouring words."""
+    starts, ends, hashes = _spans(clean)
+    return Spans(starts, ends, hashes)
+
+
+@njit(cache=True, nogil=True)
+def _hash(clean: np.ndarray, start: int, end: int) -> np.uint64:
+    """Σ code[start + k] · P^k modulo 2^64 (unsigned arithmetic wraps)."""
+    value = np.uint64(0)
+    power = np.uint64(1)
+    for k in range(start, end):
+        value += np.uint64(clean[k]) * power
+        power *= _P
+    return value
+
+
+@njit(cache=True, nogil=True)
+def _spans(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(clean)
+    word_starts = np.empty(n, dtype=np.int64)
+    word_ends = np.empty(n, dtype=np.int64)
+    words = 0
+    for i in range(1, n):
+        if clean[i - 1] == _SPACE and clean[i] != _SPACE:
+            word_starts[words] = i
+        elif clean[i - 1] != _SPACE and clean[i] == _SPACE:
+            word_ends[words] = i
+            words += 1
+    chars = 0
+    for size in range(_CHAR_MIN, _CHAR_MAX + 1):
+        chars += max(0, n - size + 1)
+    total = chars + words + max(0, words - 1)
+    starts = np.empty(total, dtype=np.int64)
+    ends = np.empty(total, dtype=np.int64)
+    hashes = np.empty(total, dtype=np.uint64)
+    at = 0
+    for start in range(n - _CHAR_MIN + 1):  # each start's 3-, 4- and 5-gram in one pass
+        value = _hash(clean, start, start + _CHAR_MIN)
+        power = _P_CHAR_MIN
+        for end in range(start + _CHAR_MIN, min(n, start + _CHAR_MAX) + 1):
+            if end > start + _CHAR_MIN:
+                value += np.uint64(clean[end - 1]) * power
+                power *= _P
+            starts[at], ends[at] = start, end
+            hashes[at] = value
+            at += 1
+    for w in range(words):
+        if word_ends[w] - word_starts[w] <= _MAX_WORD:
+            starts[at], ends[at] = word_starts[w], word_ends[w]
+            hashes[at] = (_hash(clean, word_starts[w], word_ends[w]) ^ _WORD_TAG) * _P
+            at += 1
+    for w in range(words - 1):
+        starts[at], ends[at] = word_starts[w], word_ends[w + 1]
+        hashes[at] = (_hash(clean, word_starts[w], word_ends[w + 1]) ^ _PAIR_TAG) * _P
+        at += 1
+    return starts[:at], ends[:at], hashes[:at]
 
 
 class Vocabulary:
     """The features a model knows: a column per hash, the text each stands for, and an
-    open-addressing table (load at most 1/4) that finds the columns of a text's hashes in a few
-    vectorized probes, without sorting them."""
+    open-addressing table (load at most 1/2, linear probing) that finds a hash's column in one or
+    two probes. A slot is 16 bytes, the hash then the column + 1 with a tally of the text being
+    counted in the high half, so counting a feature touches one cache line."""
 
     def __init__(self, hashes: np.ndarray, terms: list[str]) -> None:
         order = np.argsort(hashes, kind="stable")
@@ -117,67 +154,106 @@ class Vocabulary:
         self.terms = [terms[i] for i in order]
         if np.any(self.hashes[1:] == self.hashes[:-1]):
             raise ValueError("vocabulary has repeated hashes")
-        self._bits = max(4, int(np.ceil(np.log2(max(1, len(self.hashes)) * 4))))
-        self._mask = (1 << self._bits) - 1
-        self._keys = np.zeros(1 << self._bits, dtype=np.uint64)
-        self._columns = np.full(1 << self._bits, -1, dtype=np.int64)
-        self._probes = self._fill()
+        self._bits = max(4, int(np.ceil(np.log2(max(1, len(self.hashes)) * 2))))
+        self._table = np.zeros(2 << self._bits, dtype=np.uint64)
+        _fill(self.hashes, self._table, self._bits)
+        self._counting = threading.Lock()  # the tallies live in the table
 
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def _home(self, hashes: np.ndarray) -> np.ndarray:
-        return ((hashes * _MIX) >> np.uint64(64 - self._bits)).astype(np.int64)
-
-    def _fill(self) -> int:
-        """Linear probing, all keys at once: each round the first claimant of a free slot wins."""
-        pending = np.arange(len(self.hashes))
-        slots = self._home(self.hashes)
-        rounds = 0
-        while len(pending):
-            rounds += 1
-            free = self._columns[slots] < 0
-            taken_slots, first = np.unique(slots[free], return_index=True)
-            winners = pending[free][first]
-            self._keys[taken_slots] = self.hashes[winners]
-            self._columns[taken_slots] = winners
-            lost = np.ones(len(pending), dtype=bool)
-            lost[np.flatnonzero(free)[first]] = False
-            pending, slots = pending[lost], (slots[lost] + 1) & self._mask
-        return rounds
-
     def columns(self, hashes: np.ndarray) -> np.ndarray:
         """The columns of the known features among `hashes` (unknown ones dropped)."""
-        found = []
-        slots = self._home(hashes)
-        for _ in range(self._probes):
-            if not len(hashes):
-                break
-            columns = self._columns[slots]
-            hit = (self._keys[slots] == hashes) & (columns >= 0)
-            found.append(columns[hit])
-            going = ~hit & (columns >= 0)
-            hashes, slots = hashes[going], (slots[going] + 1) & self._mask
-        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return _columns(hashes, self._table, self._bits)
 
     def counts(self, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(columns, counts) of the known features of `token_codes(text)`, columns ascending."""
-        cols, counts = np.unique(self.columns(spans(clean).hashes), return_counts=True)
-        return cols, counts.astype(np.float32)
+        """(columns, counts) of the known features of `token_codes(text)`, in the order the
+        text first has them (sorting would cost as much as the rest of the counting)."""
+        columns, counts, _ = self.counts_at(clean)
+        return columns, counts
+
+    def counts_at(self, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`counts` and where in `clean` each feature first starts (for explanations)."""
+        starts, _, hashes = _spans(clean)
+        with self._counting:
+            return _count(hashes, starts, self._table, self._bits)
 
 
-def batch(vocabulary: Vocabulary, texts: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """The model's sparse input for texts given as `token_codes`: columns, counts and the row of
-    each, concatenated, rows ascending; and where each row's features start."""
-    cols, counts = [], []
-    for clean in texts:
-        c, k = vocabulary.counts(clean)
-        cols.append(c)
-        counts.append(k)
-    sizes = np.array([len(c) for c in cols], dtype=np.int64)
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    rows = np.repeat(np.arange(len(texts), dtype=np.int64), sizes)
-    if not texts:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32), rows, offsets
-    return np.concatenate(cols), np.concatenate(counts), rows, offsets
+@njit(cache=True, nogil=True)
+def _home(value: np.uint64, bits: int) -> np.int64:
+    return np.int64((value * _MIX) >> np.uint64(64 - bits))
+
+
+@njit(cache=True, nogil=True)
+def _fill(hashes: np.ndarray, table: np.ndarray, bits: int) -> None:
+    mask = np.int64((1 << bits) - 1)
+    for column in range(len(hashes)):
+        slot = _home(hashes[column], bits)
+        while table[2 * slot + 1] != 0:
+            slot = (slot + 1) & mask
+        table[2 * slot] = hashes[column]
+        table[2 * slot + 1] = np.uint64(column + 1)
+
+
+@njit(cache=True, nogil=True)
+def _slot(value: np.uint64, table: np.ndarray, bits: int) -> np.int64:
+    """The slot holding `value`, or -1."""
+    mask = np.int64((1 << bits) - 1)
+    slot = _home(value, bits)
+    while table[2 * slot + 1] != 0:
+        if table[2 * slot] == value:
+            return slot
+        slot = (slot + 1) & mask
+    return np.int64(-1)
+
+
+@njit(cache=True, nogil=True)
+def _columns(hashes: np.ndarray, table: np.ndarray, bits: int) -> np.ndarray:
+    found = np.empty(len(hashes), dtype=np.int64)
+    n = 0
+    for value in hashes:
+        slot = _slot(value, table, bits)
+        if slot >= 0:
+            found[n] = np.int64(table[2 * slot + 1] & _LOW) - 1
+            n += 1
+    return found[:n]
+
+
+@njit(cache=True, nogil=True)
+def _count(
+    hashes: np.ndarray, starts: np.ndarray, table: np.ndarray, bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    seen = np.empty(len(hashes), dtype=np.int64)
+    first = np.empty(len(hashes), dtype=np.int64)
+    n = 0
+    for i in range(len(hashes)):
+        slot = _slot(hashes[i], table, bits)
+        if slot >= 0:
+            if table[2 * slot + 1] < _ONE_HIGH:
+                seen[n] = slot
+                first[n] = starts[i]
+                n += 1
+            table[2 * slot + 1] += _ONE_HIGH
+    columns = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        meta = table[2 * seen[i] + 1]
+        columns[i] = np.int64(meta & _LOW) - 1
+        counts[i] = np.float32(meta >> np.uint64(32))
+        table[2 * seen[i] + 1] = meta & _LOW
+    return columns, counts, first[:n]
+
+
+def batch(
+    vocabulary: Vocabulary, texts: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The model's input for texts given as `token_codes`: columns and counts, a row per text,
+    padded with count 0 to the longest row; and where each row's features first start."""
+    found = [vocabulary.counts_at(clean) for clean in texts]
+    width = max((len(c) for c, _, _ in found), default=0)
+    columns = np.zeros((len(texts), width), dtype=np.int64)
+    counts = np.zeros((len(texts), width), dtype=np.float32)
+    for row, (c, k, _) in enumerate(found):
+        columns[row, : len(c)] = c
+        counts[row, : len(k)] = k
+    return columns, counts, [starts for _, _, starts in found]

@@ -19,7 +19,7 @@ from classifiers.text_features import FEATURES_VERSION, Vocabulary, as_text, bat
 
 BENIGN = "benign"
 TOP_TERMS = 6
-BATCH = 8  # small batches keep the per-feature arrays of the graph in cache
+BATCH = 8  # small batches keep the gathered weight rows of the graph in cache
 
 
 class ModelUnavailable(RuntimeError):
@@ -68,32 +68,35 @@ class TextClassifier:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Probabilities per text and label (columns in `self.labels` order)."""
-        return self._run([token_codes(text) for text in texts])[0]
+        found = [np.zeros((0, len(self.labels)), dtype=np.float32)]
+        for start in range(0, len(texts), BATCH):
+            chunk = [token_codes(text) for text in texts[start : start + BATCH]]
+            columns, counts, _ = batch(self.vocabulary, chunk)
+            found.append(
+                self.session.run(["probabilities"], {"columns": columns, "counts": counts})[0]
+            )
+        return np.concatenate(found)
 
     def classify(self, texts: list[str]) -> list[TextScore]:
         results: list[TextScore] = []
         for start in range(0, len(texts), BATCH):
             chunk = [token_codes(text) for text in texts[start : start + BATCH]]
-            probabilities, contributions, columns, offsets = self._run(chunk)
+            columns, counts, starts = batch(self.vocabulary, chunk)
+            probabilities, contributions = self.session.run(
+                ["probabilities", "contributions"], {"columns": columns, "counts": counts}
+            )
             for i, clean in enumerate(chunk):
-                mine = slice(offsets[i], offsets[i + 1])
+                known = len(starts[i])  # rows are padded at the end
                 results.append(
-                    self._score(clean, probabilities[i], contributions[mine], columns[mine])
+                    self._score(
+                        clean,
+                        probabilities[i],
+                        contributions[i, :known],
+                        columns[i, :known],
+                        starts[i],
+                    )
                 )
         return results
-
-    def _run(self, texts: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-        columns, counts, rows, offsets = batch(self.vocabulary, texts)
-        probabilities, contributions = self.session.run(
-            ["probabilities", "contributions"],
-            {
-                "columns": columns,
-                "counts": counts,
-                "rows": rows,
-                "offsets": offsets,
-            },
-        )
-        return probabilities, contributions, columns, offsets
 
     def _score(
         self,
@@ -101,6 +104,7 @@ class TextClassifier:
         probabilities: np.ndarray,
         contributions: np.ndarray,
         columns: np.ndarray,
+        starts: np.ndarray,
     ) -> TextScore:
         scores = {
             label: round(float(p), 6) for label, p in zip(self.labels, probabilities, strict=True)
@@ -109,36 +113,37 @@ class TextClassifier:
         harmful = [(p, label) for label, p in scores.items() if label != BENIGN]
         explained = label if label != BENIGN else max(harmful)[1] if harmful else label
         k = self.labels.index(explained)
-        terms = self._terms(clean, contributions[:, k], columns)
+        terms = self._terms(clean, contributions[:, k], columns, starts)
         explanation = {"category": explained, "terms": terms, "model": self.name}
         return TextScore(label, scores, explanation)
 
     def _terms(
-        self, clean_codes: np.ndarray, weights: np.ndarray, columns: np.ndarray
+        self, clean_codes: np.ndarray, weights: np.ndarray, columns: np.ndarray, starts: np.ndarray
     ) -> list[dict[str, Any]]:
         """The page's words that carry the features pushing the score up most, summed per word."""
         if not len(weights):
             return []
+        weights = np.ascontiguousarray(weights)
         reach = min(TOP_TERMS * 4, len(weights))
         top = np.argpartition(-weights, reach - 1)[:reach]
         order = top[np.argsort(-weights[top])]
         clean = as_text(clean_codes)
         words: dict[str, float] = {}
-        for i in order:
+        for i in order.tolist():
             if weights[i] <= 0:
                 break
-            word = _word_around(clean, self.vocabulary.terms[int(columns[i])])
+            term = self.vocabulary.terms[int(columns[i])]
+            word = _word_around(clean, term, int(starts[i]))
             words[word] = words.get(word, 0.0) + float(weights[i])
         best = sorted(words.items(), key=lambda item: -item[1])[:TOP_TERMS]
         return [{"term": word, "weight": round(weight, 4)} for word, weight in best]
 
 
-def _word_around(clean: str, term: str) -> str:
-    """The word (or two) of the page a feature comes from, so `клад` reads as `закладки`."""
+def _word_around(clean: str, term: str, at: int) -> str:
+    """The word (or two) of the page a feature at `at` comes from, so `клад` reads as `закладки`."""
     stripped = term.strip()
-    at = clean.find(term)
-    if at < 0 or not stripped:
-        return stripped or term
+    if not stripped:
+        return term
     start = clean.rfind(" ", 0, at + (len(term) - len(term.lstrip()))) + 1
     end = clean.find(" ", at + len(term.rstrip()))
     return clean[start : end if end >= 0 else len(clean)].strip()

@@ -2,10 +2,14 @@
 `з а к л а д к и` reach the text model as the word they stand for.
 
 Steps: NFKC and casefold; invisible characters dropped; `ё` → `е`; runs of one letter repeated
-three or more times cut to two; letters spelled out with separators joined; and in words that mix
-scripts, digits or symbols with letters, each character folded to the word's majority script
-(Latin look-alikes inside a Cyrillic word become Cyrillic, and the other way round; leet digits
-become the letter they imitate). Clean text only pays for a few regex scans, which run in C.
+three or more times cut to two; four or more lone letters spelled out with separators joined; and
+in words that mix scripts, digits or symbols with letters, each character folded to the word's
+script (Latin look-alikes inside a Cyrillic word become Cyrillic, and the other way round; leet
+digits become the letter they imitate).
+
+NFKC and casefolding are Python's own (in C); the other steps are one pass each over the code
+points in numba-compiled kernels with lookup tables, so a 2,000-character page costs tens of
+microseconds however much of it is obfuscated: the whole text model has a third of a millisecond.
 """
 
 from __future__ import annotations
@@ -14,116 +18,119 @@ import re
 import unicodedata
 
 import numpy as np
+from numba import njit
 
 MAX_CHARS = 20_000
 
 _CYR = "а-яәғқңөұүһі"
-_LAT = "a-z"
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
-# Four or more single letters (or leet symbols) each followed by one space or by one mark with
-# optional spaces around it; two spaces end the word, so `к у п и т ь  с о л ь` stays two words.
-_SPACED = re.compile(r"(?<![\w@$])(?:[\w@$](?: ?[.\-_*·|/] ?| )){3,}[\w@$](?![\w@$])")
-_SEPARATORS = re.compile(r"[ .\-_*·|/]+")
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
-_CYR_LETTER = re.compile(f"[{_CYR}]")
-_LAT_LETTER = re.compile(f"[{_LAT}]")
 # Letters with no look-alike in the other script say which script a word is written in.
-_CYR_OWN = re.compile("[бгджзийлпфцчшщъыьэюяәғқңөұүһ]")
-_LAT_OWN = re.compile("[dfgjlnqrsuvwz]")
+_CYR_OWN = "бгджзийлпфцчшщъыьэюяәғқңөұүһ"
+_LAT_OWN = "dfgjlnqrsuvwz"
+# What separates spelled-out letters: `з.а.к`, `с-т-а`, `к у п` (two spaces end a word).
+_MARKS = ".-_*·|/"
 
 # What a Latin letter (look-alike, else transliteration) or a symbol stands for inside a Cyrillic
 # word, and what a Cyrillic look-alike or a symbol stands for inside a Latin one.
-_TO_CYRILLIC = str.maketrans(
-    {
-        "a": "а",
-        "b": "в",
-        "c": "с",
-        "d": "д",
-        "e": "е",
-        "f": "ф",
-        "g": "г",
-        "h": "н",
-        "i": "і",
-        "j": "й",
-        "k": "к",
-        "l": "л",
-        "m": "м",
-        "n": "п",
-        "o": "о",
-        "p": "р",
-        "q": "қ",
-        "r": "г",
-        "s": "с",
-        "t": "т",
-        "u": "и",
-        "v": "в",
-        "w": "ш",
-        "x": "х",
-        "y": "у",
-        "z": "з",
-        "0": "о",
-        "1": "і",
-        "3": "з",
-        "4": "ч",
-        "6": "б",
-        "@": "а",
-        "$": "с",
-    }
-)
-_TO_LATIN = str.maketrans(
-    {
-        "а": "a",
-        "в": "b",
-        "с": "c",
-        "е": "e",
-        "н": "h",
-        "і": "i",
-        "к": "k",
-        "м": "m",
-        "о": "o",
-        "р": "p",
-        "т": "t",
-        "х": "x",
-        "у": "y",
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "@": "a",
-        "$": "s",
-    }
-)
-_DIGITS = re.compile(r"\d+")
-# Plain digits hide as private-use characters while a word is folded, then come back.
-_PROTECT = str.maketrans({str(d): chr(0xE000 + d) for d in range(10)})
-_UNPROTECT = str.maketrans({chr(0xE000 + d): str(d) for d in range(10)})
+_TO_CYRILLIC = {
+    "a": "а",
+    "b": "в",
+    "c": "с",
+    "d": "д",
+    "e": "е",
+    "f": "ф",
+    "g": "г",
+    "h": "н",
+    "i": "і",
+    "j": "й",
+    "k": "к",
+    "l": "л",
+    "m": "м",
+    "n": "п",
+    "o": "о",
+    "p": "р",
+    "q": "қ",
+    "r": "г",
+    "s": "с",
+    "t": "т",
+    "u": "и",
+    "v": "в",
+    "w": "ш",
+    "x": "х",
+    "y": "у",
+    "z": "з",
+    "0": "о",
+    "1": "і",
+    "3": "з",
+    "4": "ч",
+    "6": "б",
+    "@": "а",
+    "$": "с",
+}
+_TO_LATIN = {
+    "а": "a",
+    "в": "b",
+    "с": "c",
+    "е": "e",
+    "н": "h",
+    "і": "i",
+    "к": "k",
+    "м": "m",
+    "о": "o",
+    "р": "p",
+    "т": "t",
+    "х": "x",
+    "у": "y",
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "@": "a",
+    "$": "s",
+}
 
-
-# Character classes, looked up per code point in one numpy gather: the checks for repeats, spaced
-# letters and mixed words run vectorized, and the slower regex work runs only where one fires.
+# Character classes of the Basic Multilingual Plane; code points beyond it (emoji, mostly) are NON.
 NON, LATIN, CYRILLIC, DIGIT, LEET, LETTER = range(6)
+# Flags beside the class: a letter in Python's sense (`isalpha`), a script's own letter, a mark
+# between spelled-out letters.
+_ALPHA, _OWN_CYR, _OWN_LAT, _MARK = 1, 2, 4, 8
 
 
-def _class_table() -> np.ndarray:
-    table = np.zeros(0x10000, dtype=np.uint8)
+def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Classes, flags, and the code point each one becomes inside a Cyrillic or a Latin word."""
+    kind = np.zeros(0x10000, dtype=np.uint8)
+    flags = np.zeros(0x10000, dtype=np.uint8)
+    cyrillic = re.compile(f"[{_CYR}]")
     for code in range(0x10000):
         char = chr(code)
         if "a" <= char <= "z":
-            table[code] = LATIN
-        elif re.fullmatch(f"[{_CYR}]", char):
-            table[code] = CYRILLIC
+            kind[code] = LATIN
+        elif cyrillic.fullmatch(char):
+            kind[code] = CYRILLIC
         elif "0" <= char <= "9":
-            table[code] = DIGIT
+            kind[code] = DIGIT
         elif char in "@$":
-            table[code] = LEET
+            kind[code] = LEET
         elif char.isalnum():
-            table[code] = LETTER
-    return table
+            kind[code] = LETTER
+        flags[code] = (
+            (_ALPHA if char.isalpha() else 0)
+            | (_OWN_CYR if char in _CYR_OWN else 0)
+            | (_OWN_LAT if char in _LAT_OWN else 0)
+            | (_MARK if char in _MARKS else 0)
+        )
+    identity = np.arange(0x10000, dtype=np.uint32)
+    to_cyrillic, to_latin = identity.copy(), identity.copy()
+    for table, mapping in ((to_cyrillic, _TO_CYRILLIC), (to_latin, _TO_LATIN)):
+        for source, target in mapping.items():
+            table[ord(source)] = ord(target)
+    return kind, flags, to_cyrillic, to_latin
 
 
-_CLASSES = _class_table()
+_CLASSES, _FLAGS, _CYRILLIC_OF, _LATIN_OF = _tables()
+_SPACE = 32
 
 
 def code_points(text: str) -> np.ndarray:
@@ -131,10 +138,8 @@ def code_points(text: str) -> np.ndarray:
 
 
 def classes(codes: np.ndarray) -> np.ndarray:
-    """The class of each code point; those beyond the BMP (emoji, mostly) count as `NON`."""
-    found = _CLASSES[np.minimum(codes, 0xFFFF)]
-    found[codes > 0xFFFF] = NON
-    return found
+    """The class of each code point."""
+    return _classes(codes, _CLASSES)
 
 
 def normalize(text: str) -> str:
@@ -144,98 +149,189 @@ def normalize(text: str) -> str:
 
 def normalized(text: str) -> tuple[str, np.ndarray, np.ndarray]:
     """`normalize(text)` with its code points and their classes."""
+    codes = normalized_codes(text)
+    return codes.tobytes().decode("utf-32-le"), codes, classes(codes)
+
+
+def normalized_codes(text: str) -> np.ndarray:
+    """The code points of `normalize(text)`, without making the string."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
     text = _INVISIBLE.sub("", text).replace("ё", "е")
     codes = code_points(text)
-    kind = classes(codes)
-    if len(codes) > 2:
-        letter = (kind == LATIN) | (kind == CYRILLIC) | (kind == LETTER)
-        if np.any(letter[:-2] & (codes[:-2] == codes[1:-1]) & (codes[1:-1] == codes[2:])):
-            text = _REPEATS.sub(r"\1\1", text)
-            codes = code_points(text)
-            kind = classes(codes)
-    if _may_be_spaced(kind):
-        text = _SPACED.sub(_join_spaced, text)
-        codes = code_points(text)
-        kind = classes(codes)
-    folded = _fold_mixed_words(text, kind)
-    if folded is not text:
-        codes = code_points(folded)
-        kind = classes(codes)
-    return folded, codes, kind
+    return _unobfuscate(codes, _CLASSES, _FLAGS, _CYRILLIC_OF, _LATIN_OF)
 
 
-def _may_be_spaced(kind: np.ndarray) -> bool:
-    """Four lone token characters at a steady step of 2-4: the cheap sign of `к у п и`."""
-    token = kind != NON
-    if len(token) < 7:
-        return False
-    alone = token.copy()
-    alone[1:] &= ~token[:-1]
-    alone[:-1] &= ~token[1:]
-    for step in (2, 3, 4):
-        n = len(alone) - 3 * step
-        if n > 0 and np.any(
-            alone[:n] & alone[step : step + n] & alone[2 * step : 2 * step + n] & alone[3 * step :]
-        ):
-            return True
-    return False
+@njit(cache=True, nogil=True)
+def _classes(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    out = np.empty(len(codes), dtype=np.uint8)
+    for i in range(len(codes)):
+        out[i] = table[codes[i]] if codes[i] < 0x10000 else NON
+    return out
 
 
-def _fold_mixed_words(text: str, kind: np.ndarray) -> str:
-    """Fold each word where scripts, or letters and digits or leet symbols, touch."""
-    if len(kind) < 2:
-        return text
-    first, second = kind[:-1], kind[1:]
-    script_first = (first == LATIN) | (first == CYRILLIC)
-    script_second = (second == LATIN) | (second == CYRILLIC)
-    leet_first = (first == DIGIT) | (first == LEET)
-    leet_second = (second == DIGIT) | (second == LEET)
-    spots = np.flatnonzero(
-        (script_first & script_second & (first != second))
-        | (script_first & leet_second)
-        | (leet_first & script_second)
-    )
-    if not len(spots):
-        return text
-    token = (kind != NON).tolist()
-    parts: list[str] = []
-    done = 0
-    for spot in spots.tolist():
-        if spot < done:
+@njit(cache=True, nogil=True)
+def _unobfuscate(
+    codes: np.ndarray,
+    table: np.ndarray,
+    flags: np.ndarray,
+    cyrillic_of: np.ndarray,
+    latin_of: np.ndarray,
+) -> np.ndarray:
+    codes = _cut_repeats(codes, _classes(codes, table))
+    codes = _join_spaced(codes, _classes(codes, table), flags)
+    _fold_mixed_words(codes, _classes(codes, table), flags, cyrillic_of, latin_of)
+    return codes
+
+
+@njit(cache=True, nogil=True)
+def _is_letter(kind: int) -> bool:
+    return kind in (LATIN, CYRILLIC, LETTER)
+
+
+@njit(cache=True, nogil=True)
+def _cut_repeats(codes: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """`ооочень` → `оочень`: a letter written three or more times in a row is kept twice."""
+    out = np.empty_like(codes)
+    n = 0
+    for i in range(len(codes)):
+        if n >= 2 and _is_letter(kind[i]) and out[n - 1] == codes[i] and out[n - 2] == codes[i]:
             continue
-        start, end = spot, spot + 2
-        while start > done and token[start - 1]:
-            start -= 1
-        while end < len(token) and token[end]:
-            end += 1
-        parts.append(text[done:start])
-        parts.append(_fold_word(text[start:end]))
-        done = end
-    parts.append(text[done:])
-    return "".join(parts)
+        out[n] = codes[i]
+        n += 1
+    return out[:n]
 
 
-def _join_spaced(match: re.Match[str]) -> str:
-    return _SEPARATORS.sub("", match.group(0))
+@njit(cache=True, nogil=True)
+def _separator_end(codes: np.ndarray, at: int, flags: np.ndarray) -> int:
+    """Where the separator starting at `at` ends (one space, or a mark with a space either side
+    at most), or -1 when there is none."""
+    n = len(codes)
+    if at < n and codes[at] == _SPACE:
+        if at + 1 < n and _is_mark(codes[at + 1], flags):
+            return at + 3 if at + 2 < n and codes[at + 2] == _SPACE else at + 2
+        return at + 1
+    if at < n and _is_mark(codes[at], flags):
+        return at + 2 if at + 1 < n and codes[at + 1] == _SPACE else at + 1
+    return -1
 
 
-def _fold_word(word: str) -> str:
-    """Fold to the script of the word's own letters (`nееd` is Latin, `zаkладкi` Cyrillic);
-    when those do not decide, to the script of most letters."""
-    cyrillic = len(_CYR_LETTER.findall(word))
-    latin = len(_LAT_LETTER.findall(word))
+@njit(cache=True, nogil=True)
+def _is_mark(code: int, flags: np.ndarray) -> bool:
+    return code < 0x10000 and (flags[code] & _MARK) != 0
+
+
+@njit(cache=True, nogil=True)
+def _join_spaced(codes: np.ndarray, kind: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """`к у п и т ь` → `купить`: four or more lone letters (or digits, leet symbols), each
+    followed by a separator, joined; a letter that starts a longer word ends the run before it."""
+    n = len(codes)
+    out = np.empty_like(codes)
+    chain = np.empty(n, dtype=np.int64)
+    m = 0
+    i = 0
+    while i < n:
+        if kind[i] != NON and (i == 0 or kind[i - 1] == NON):
+            length = 0
+            j = i
+            while True:
+                if j + 1 < n and kind[j + 1] != NON:
+                    break  # j begins a longer word: it is not a lone letter
+                chain[length] = j
+                length += 1
+                after = _separator_end(codes, j + 1, flags)
+                if after < 0 or after >= n or kind[after] == NON:
+                    break
+                j = after
+            if length >= 4:
+                for k in range(length):
+                    out[m] = codes[chain[k]]
+                    m += 1
+                i = chain[length - 1] + 1
+                continue
+        out[m] = codes[i]
+        m += 1
+        i += 1
+    return out[:m]
+
+
+@njit(cache=True, nogil=True)
+def _fold_mixed_words(
+    codes: np.ndarray,
+    kind: np.ndarray,
+    flags: np.ndarray,
+    cyrillic_of: np.ndarray,
+    latin_of: np.ndarray,
+) -> None:
+    """In place: every word (a run of non-NON characters) where scripts, or a script and a digit
+    or leet symbol, touch is folded."""
+    n = len(codes)
+    i = 0
+    while i < n:
+        if kind[i] == NON:
+            i += 1
+            continue
+        start = i
+        mixed = False
+        while i < n and kind[i] != NON:
+            if i > start and _touch(kind[i - 1], kind[i]):
+                mixed = True
+            i += 1
+        if mixed:
+            _fold_word(codes[start:i], kind[start:i], flags, cyrillic_of, latin_of)
+
+
+@njit(cache=True, nogil=True)
+def _touch(first: int, second: int) -> bool:
+    script_first = first in (LATIN, CYRILLIC)
+    script_second = second in (LATIN, CYRILLIC)
+    leet_first = first in (DIGIT, LEET)
+    leet_second = second in (DIGIT, LEET)
+    return (
+        (script_first and script_second and first != second)
+        or (script_first and leet_second)
+        or (leet_first and script_second)
+    )
+
+
+@njit(cache=True, nogil=True)
+def _fold_word(
+    word: np.ndarray,
+    kind: np.ndarray,
+    flags: np.ndarray,
+    cyrillic_of: np.ndarray,
+    latin_of: np.ndarray,
+) -> None:
+    """Fold to the script of the word's own letters (`nееd` is Latin, `zаkладкi` Cyrillic); when
+    those do not decide, to the script of most letters. A leet digit is one or two digits touching
+    a letter (`k0ka1n`); `5000тг` keeps its number."""
+    cyrillic = latin = own_cyrillic = own_latin = 0
+    for i in range(len(word)):
+        cyrillic += kind[i] == CYRILLIC
+        latin += kind[i] == LATIN
+        if word[i] < 0x10000:
+            own_cyrillic += (flags[word[i]] & _OWN_CYR) != 0
+            own_latin += (flags[word[i]] & _OWN_LAT) != 0
     if cyrillic == 0 and latin == 0:
-        return word
-    own_cyrillic, own_latin = len(_CYR_OWN.findall(word)), len(_LAT_OWN.findall(word))
+        return
     if own_cyrillic != own_latin:
         cyrillic, latin = own_cyrillic, own_latin
-    table = _TO_CYRILLIC if cyrillic >= latin else _TO_LATIN
-    return _DIGITS.sub(_protect_plain, word).translate(table).translate(_UNPROTECT)
-
-
-def _protect_plain(match: re.Match[str]) -> str:
-    """A leet digit is one or two digits touching a letter (`k0ka1n`); `5000тг` keeps its number."""
-    word, start, end = match.string, match.start(), match.end()
-    touches = (start > 0 and word[start - 1].isalpha()) or (end < len(word) and word[end].isalpha())
-    return match.group(0) if touches and end - start <= 2 else match.group(0).translate(_PROTECT)
+    table = cyrillic_of if cyrillic >= latin else latin_of
+    n = len(word)
+    i = 0
+    alpha_before = False  # of the character before, as written (it may be folded already)
+    while i < n:
+        if kind[i] == DIGIT:
+            end = i
+            while end < n and kind[end] == DIGIT:
+                end += 1
+            after = end < n and word[end] < 0x10000 and (flags[word[end]] & _ALPHA) != 0
+            if (alpha_before or after) and end - i <= 2:
+                for k in range(i, end):
+                    word[k] = table[word[k]]
+            alpha_before = False
+            i = end
+        else:
+            alpha_before = word[i] < 0x10000 and (flags[word[i]] & _ALPHA) != 0
+            if word[i] < 0x10000:
+                word[i] = table[word[i]]
+            i += 1

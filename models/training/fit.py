@@ -68,7 +68,9 @@ class NgramCounts(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         shape = (len(texts), len(self.vocabulary_))
         data = np.concatenate(values) if values else np.zeros(0, np.float32)
         index = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-        return sp.csr_matrix((data.astype(np.float64), index, indptr), shape=shape)
+        matrix = sp.csr_matrix((data.astype(np.float64), index, indptr), shape=shape)
+        matrix.sort_indices()  # counts come in the order each text has them
+        return matrix
 
 
 def pipeline(recipe: Recipe, groups: Sequence[str], labels: Sequence[str]) -> Pipeline:

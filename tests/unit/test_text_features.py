@@ -4,6 +4,7 @@ the regex definition says, and the vocabulary finds exactly the features it hold
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 
@@ -70,11 +71,29 @@ def test_vocabulary_finds_exactly_its_features() -> None:
     assert not len(vocabulary.columns(np.array([1, 2, 3], dtype=np.uint64)))
 
 
-def test_batch_rows_and_offsets_line_up() -> None:
+def test_batch_pads_rows_and_keeps_each_texts_features() -> None:
     texts = ["закладки соль", "", "соль"]
     known = np.unique(spans(token_codes(texts[0])).hashes)
     vocabulary = Vocabulary(known, [str(i) for i in range(len(known))])
-    columns, counts, rows, offsets = batch(vocabulary, [token_codes(t) for t in texts])
-    assert len(columns) == len(counts) == len(rows) == offsets[-1]
-    assert offsets.tolist()[:2] == [0, offsets[1]] and offsets[1] == offsets[2]  # empty text
-    assert (np.diff(rows) >= 0).all() and set(rows.tolist()) == {0, 2}
+    columns, counts, starts = batch(vocabulary, [token_codes(t) for t in texts])
+    assert columns.shape == counts.shape == (3, len(starts[0]))
+    assert len(starts[1]) == 0 and not counts[1].any()  # the empty text: padding only
+    assert 0 < len(starts[2]) < len(starts[0]) and not counts[2, len(starts[2]) :].any()
+    for row, text in enumerate(texts):
+        clean = token_codes(text)
+        expected = Counter(vocabulary.columns(spans(clean).hashes).tolist())
+        n = len(starts[row])
+        assert dict(zip(columns[row, :n].tolist(), counts[row, :n].tolist())) == expected
+        for column, start in zip(columns[row, :n].tolist(), starts[row].tolist()):
+            term = vocabulary.terms[column]  # here a term is its column's number
+            assert int(term) == column and 0 <= start < len(clean)
+
+
+def test_counting_leaves_no_tally_behind() -> None:
+    clean = token_codes("соль соль соль закладки")
+    known = np.unique(spans(clean).hashes)
+    vocabulary = Vocabulary(known, [str(i) for i in range(len(known))])
+    first = vocabulary.counts(clean)
+    again = vocabulary.counts(clean)
+    assert first[0].tolist() == again[0].tolist() and first[1].tolist() == again[1].tolist()
+    assert max(first[1]) == 3
