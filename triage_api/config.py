@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         default=180, description="A case left in a pipeline stage longer than this is re-enqueued."
     )
     stage_max_attempts: int = 5
+
+    # Review: how long a claimed case stays with its analyst without a renewal.
+    claim_lease_s: int = Field(default=900, ge=30, le=86_400)
     reconcile_every_s: float = 30.0
     visibility_timeout_s: int = 600
 

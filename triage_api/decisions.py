@@ -27,6 +27,10 @@ class DecisionError(ValueError):
     """The decision cannot be recorded as given (unknown outcome, missing category, closed case)."""
 
 
+class CaseClosed(DecisionError):
+    """The case was decided already; a revision is a supervisor's separate act."""
+
+
 def record_decision(
     session: Session,
     *,
@@ -49,11 +53,17 @@ def record_decision(
             check_category(category)
         except ValueError as exc:
             raise DecisionError(str(exc)) from None
+    if outcome == "duplicate" and duplicate_of is None:
+        raise DecisionError("a duplicate decision needs the case it duplicates (duplicate_of)")
+    if duplicate_of is not None and (
+        duplicate_of == case_id or session.get(Case, duplicate_of) is None
+    ):
+        raise DecisionError(f"duplicate_of must be another existing case, not {duplicate_of}")
     case = session.get(Case, case_id, with_for_update=True)
     if case is None:
         raise DecisionError(f"case {case_id} does not exist")
     if case.status != "open":
-        raise DecisionError(f"case {case_id} is already {case.status}")
+        raise CaseClosed(f"case {case_id} is already {case.status}")
     decision = Decision(
         case_id=case_id,
         user_id=user_id,
@@ -64,7 +74,7 @@ def record_decision(
         note=note,
     )
     session.add(decision)
-    case.status, case.open_key = "decided", None
+    case.status, case.open_key, case.lease_until = "decided", None, None
     added = 0
     if outcome == "illegal" and category:
         target = open_list(

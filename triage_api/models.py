@@ -92,6 +92,10 @@ class Case(Base):
     country: Mapped[str | None] = mapped_column(sa.String(2))
     # Mirrors of one page share a family: the id of the family's first case (page_families.py).
     family_id: Mapped[int | None] = mapped_column(index=True)
+    # The analyst reviewing the case and until when (`triage_api/claims.py`); an expired lease
+    # puts the case back in the queue.
+    claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
