@@ -74,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ONNX vs scikit-learn, largest probability difference: {held_out['onnx_max_abs_diff']:.2e}"
     )
+    new_writers = None
+    earlier, latest = corpus.writer_split(samples)
+    if earlier and not args.quick:
+        by_earlier = fit(
+            corpus.texts(earlier), [s.label for s in earlier], corpus.site_groups(earlier), recipe
+        )
+        new_writers = evaluate.report(
+            latest, list(by_earlier.predict(corpus.texts(latest))), corpus.LABELS
+        )
+        new_writers["round"] = latest[0].round
+        print(f"\nTrained on rounds before {latest[0].round}, tested on its texts:")
+        print(evaluate.markdown(new_writers))
     cv = [] if args.quick else evaluate.cross_validate(samples, recipe, 5)
     if cv:
         print(f"5-fold by site macro-F1: {np.mean(cv):.4f} ± {np.std(cv):.4f} {cv}")
@@ -88,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "recipe": {"min_df": recipe.min_df, "c": recipe.c, "folds": recipe.folds},
         "corpus": corpus.counts(samples),
         "held_out": held_out,
+        "new_writers": new_writers,
         "cross_validation_macro_f1": cv,
         "vocabulary": len(final.named_steps["counts"].vocabulary_),
     }

@@ -33,6 +33,13 @@ class Sample:
     hard_negative: bool
     title: str
     text: str
+    round: int = 1  # the writing round: files named `r<N>_*.jsonl` hold round N's texts
+
+
+def round_of(path: Path) -> int:
+    """Round N for `rN_name.jsonl` (texts written later, by other writers), else 1."""
+    head = path.name.split("_", 1)[0]
+    return int(head[1:]) if head[:1] == "r" and head[1:].isdigit() else 1
 
 
 def texts(samples: list[Sample]) -> list[str]:
@@ -48,7 +55,7 @@ def load(directory: Path = CORPUS_DIR) -> list[Sample]:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
-            sample = _parse(line, f"{path.name}:{number}")
+            sample = _parse(line, f"{path.name}:{number}", round_of(path))
             if sample.id in seen:
                 raise CorpusError(f"{path.name}:{number}: id {sample.id!r} is used twice")
             seen.add(sample.id)
@@ -58,7 +65,7 @@ def load(directory: Path = CORPUS_DIR) -> list[Sample]:
     return samples
 
 
-def _parse(line: str, where: str) -> Sample:
+def _parse(line: str, where: str, round: int = 1) -> Sample:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -76,7 +83,8 @@ def _parse(line: str, where: str) -> Sample:
         raise CorpusError(f"{where}: empty text")
     if row["hard_negative"] and row["label"] != "benign":
         raise CorpusError(f"{where}: only benign samples are hard negatives")
-    return Sample(**{f: row[f] if f == "hard_negative" else str(row[f]) for f in FIELDS})
+    fields = {f: row[f] if f == "hard_negative" else str(row[f]) for f in FIELDS}
+    return Sample(**fields, round=round)
 
 
 def site_split(
@@ -103,6 +111,13 @@ def site_split(
             else:
                 train.extend(group)
     return train, test
+
+
+def writer_split(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """Texts of the earlier writing rounds and of the latest one: how the model does on texts by
+    writers it never read (the closest the corpus comes to an independent set)."""
+    latest = max(s.round for s in samples)
+    return [s for s in samples if s.round < latest], [s for s in samples if s.round == latest]
 
 
 def site_groups(samples: list[Sample]) -> list[str]:
