@@ -28,6 +28,14 @@ FAST_PIPELINE = {
 }
 
 
+def sign_in(client: httpx.Client, token: str, **options: Any) -> httpx.Response:
+    """Sign in to the UI as a browser does: the login page sets the CSRF cookie its form sends."""
+    client.get("/ui/login")
+    return client.post(
+        "/ui/login", data={"token": token, "csrf": client.cookies["hotline_csrf"]}, **options
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.page_print import distance
 from crawler.sandbox import SandboxWeb
-from tests.stack import Stack
+from tests.stack import Stack, sign_in
 from triage_api.models import Base, Capture, Case, PagePrintBand
 from triage_api.page_families import also_seen_at, family_of, link_family
 
@@ -129,7 +129,7 @@ def test_mirrors_group_into_one_family_and_the_queue_says_where_else(stack: Stac
     assert case["capture"]["text_print"] == by_url[MIRRORS[1]].text_print
 
     with httpx.Client(base_url=stack.base, timeout=30) as client:
-        page = client.post("/ui/login", data={"token": analyst}, follow_redirects=True)
+        page = sign_in(client, analyst, follow_redirects=True)
         assert page.status_code == 200 and "also seen at" in page.text
         assert 'title="http://altyn-club.com/ru/"' in page.text
         detail = client.get(f"/ui/cases/{case_ids[MIRRORS[0]]}")

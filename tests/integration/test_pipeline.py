@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from classifiers.hashing import digests, hash_media
 from crawler import sandbox_sites
 from crawler.sandbox import SandboxWeb
-from tests.stack import Stack, wait_until
+from tests.stack import Stack, sign_in, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -204,7 +204,7 @@ def test_models_score_pages_nobody_categorised_and_explain_why(stack: Stack, ana
         assert "мефедрон" in stored.content.decode().casefold()
 
     with httpx.Client(base_url=stack.base, timeout=30) as client:
-        client.post("/ui/login", data={"token": analyst})
+        sign_in(client, analyst)
         page = client.get(f"/ui/cases/{group['case_id']}").text
     assert "Model scores" in page and "suicide" in page and 'class="blurred"' in page
 
@@ -322,9 +322,10 @@ def test_audit_log_is_append_only(stack: Stack) -> None:
 def test_ui_signs_in_with_a_token_and_shows_the_queue_blurred(stack: Stack, analyst: str) -> None:
     with httpx.Client(base_url=stack.base, timeout=30) as client:
         assert client.get("/ui/queue").headers.get("location") == "/ui/login"
-        refused = client.post("/ui/login", data={"token": "hlt_wrong"})
+        assert client.post("/ui/login", data={"token": analyst}).status_code == 403  # no CSRF
+        refused = sign_in(client, "hlt_wrong")
         assert refused.status_code == 401
-        signed_in = client.post("/ui/login", data={"token": analyst}, follow_redirects=True)
+        signed_in = sign_in(client, analyst, follow_redirects=True)
         assert signed_in.status_code == 200 and "http://ortaq-forum.kz/" in signed_in.text
         assert "script-src 'self'" in signed_in.headers["content-security-policy"]
         case_id = httpx.get(

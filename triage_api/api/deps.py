@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
+from triage_api.api import csrf
 from triage_api.config import get_settings
 from triage_api.db import session_factory
 from triage_api.models import User
@@ -44,7 +45,10 @@ def _token(request: Request) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        csrf.check_cookie_request(request)  # a browser's cookie could be sent by another site
+    return cookie
 
 
 def current_user(request: Request, session: SessionDep) -> User:

@@ -14,3 +14,22 @@ document.addEventListener("visibilitychange", () => {
     image.classList.remove("revealed"); image.classList.add("blurred");
   });
 });
+
+// Decisions from the keyboard: a key named by a button's data-key presses it, unless the analyst
+// is typing in a field (Escape leaves the field).
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const field = event.target.closest && event.target.closest("input, select, textarea");
+  if (field) {
+    if (event.key === "Escape") field.blur();
+    return;
+  }
+  const button = document.querySelector(`button[data-key="${CSS.escape(event.key)}"]`);
+  if (!button) return;
+  event.preventDefault();
+  if (button.value === "duplicate") {
+    const number = document.querySelector("#decide input[name=duplicate_of]");
+    if (number && !number.value) { number.focus(); return; }
+  }
+  button.click();
+});

@@ -1,53 +1,74 @@
-"""The analysts' pages: sign in with a token, the ranked queue, one case with blurred evidence."""
+"""The analysts' pages: sign in, the ranked queue, claim the next case, review it with blurred
+evidence, decide it (keyboard shortcuts in `static/app.js`) and move on to the next one.
+
+Every form carries the CSRF token (`triage_api/api/csrf.py`); every POST checks it first.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from triage_api import audit
-from triage_api.api.deps import SESSION_COOKIE, SessionDep, current_user
+from triage_api import audit, claims
+from triage_api.api import csrf
+from triage_api.api.deps import SESSION_COOKIE, SessionDep
 from triage_api.case_view import case_detail
+from triage_api.decisions import OUTCOMES, DecisionError, record_decision
 from triage_api.models import User
 from triage_api.queue import ranked_cases
+from triage_api.scoring import BANDS
 from triage_api.security import has_role, user_for_token
+from triage_api.taxonomy import taxonomy
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent.parent / "templates")
 
+CsrfField = Annotated[str, Form(alias=csrf.CSRF_FIELD, max_length=100)]
+
 
 def _staff(request: Request, session: SessionDep) -> User | None:
-    try:
-        user = current_user(request, session)
-    except HTTPException:
-        return None
-    return user if has_role(user, "analyst") else None
+    """The signed-in analyst (or higher) from the session cookie, else None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    user = user_for_token(session, token) if token else None
+    return user if user is not None and has_role(user, "analyst") else None
 
 
-def _to_login() -> RedirectResponse:
-    return RedirectResponse("/ui/login", status_code=status.HTTP_303_SEE_OTHER)
+def _to(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A template with the CSRF token its forms carry (set as a cookie when new)."""
+    token = csrf.csrf_token(request)
+    response = templates.TemplateResponse(
+        request, name, {**context, "csrf": token}, status_code=status_code
+    )
+    csrf.remember(request, response, token)
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
-    return templates.TemplateResponse(request, "login.html", {"error": None})
+    return _page(request, "login.html", {"error": None})
 
 
 @router.post("/login")
 def login(
-    request: Request, session: SessionDep, token: Annotated[str, Form(max_length=200)]
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Form(max_length=200)],
+    form_csrf: CsrfField = "",
 ) -> Response:
+    csrf.check(request, form_csrf)
     user = user_for_token(session, token.strip())
     if user is None or not has_role(user, "analyst"):
-        return templates.TemplateResponse(
-            request, "login.html", {"error": "That token is not valid."}, status_code=401
-        )
+        return _page(request, "login.html", {"error": "That token is not valid."}, 401)
     audit.record(session, actor=f"user:{user.name}", action="ui.login")
-    response = RedirectResponse("/ui/queue", status_code=status.HTTP_303_SEE_OTHER)
+    response = _to("/ui/queue")
     response.set_cookie(
         SESSION_COOKIE,
         token.strip(),
@@ -61,30 +82,153 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> Response:
-    response = _to_login()
+def logout(request: Request, form_csrf: CsrfField = "") -> Response:
+    csrf.check(request, form_csrf)
+    response = _to("/ui/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue_page(request: Request, session: SessionDep) -> Response:
+def queue_page(request: Request, session: SessionDep, empty: int = 0) -> Response:
     user = _staff(request, session)
     if user is None:
-        return _to_login()
+        return _to("/ui/login")
     items = ranked_cases(session, limit=200)
-    return templates.TemplateResponse(request, "queue.html", {"user": user, "items": items})
+    context = {
+        "user": user,
+        "items": items,
+        "bands": list(BANDS.values()),
+        "categories": taxonomy().categories,
+        "empty": bool(empty),
+    }
+    return _page(request, "queue.html", context)
+
+
+@router.post("/claim")
+def claim_next(
+    request: Request,
+    session: SessionDep,
+    form_csrf: CsrfField = "",
+    category: Annotated[str, Form(max_length=40)] = "",
+    band: Annotated[str, Form(max_length=20)] = "",
+    jurisdiction: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    csrf.check(request, form_csrf)
+    user = _staff(request, session)
+    if user is None:
+        return _to("/ui/login")
+    wanted = claims.QueueFilter(
+        category=category or None, band=band or None, jurisdiction=jurisdiction or None
+    )
+    try:
+        found = claims.claim_next(session, user, wanted)
+    except claims.ClaimError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return _to(f"/ui/cases/{found.case_id}" if found else "/ui/queue?empty=1")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(case_id: int, request: Request, session: SessionDep) -> Response:
     user = _staff(request, session)
     if user is None:
-        return _to_login()
+        return _to("/ui/login")
+    return _case(request, session, user, case_id, error=None)
+
+
+def _case(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    case_id: int,
+    *,
+    error: str | None,
+    status_code: int = 200,
+) -> Response:
     detail = case_detail(session, case_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
     audit.record(
         session, actor=f"user:{user.name}", action="case.viewed", subject=f"case:{case_id}"
     )
-    return templates.TemplateResponse(request, "case.html", {"user": user, "case": detail})
+    held_by = claims.holder(session, case_id)
+    context = {
+        "user": user,
+        "case": detail,
+        "mine": held_by == user.id,
+        "may_decide": detail["status"] == "open"
+        and (held_by == user.id or has_role(user, "supervisor")),
+        "categories": taxonomy().categories,
+        "error": error,
+    }
+    return _page(request, "case.html", context, status_code)
+
+
+@router.post("/cases/{case_id}/decision")
+def decide(
+    case_id: int,
+    request: Request,
+    session: SessionDep,
+    outcome: Annotated[str, Form(max_length=20)],
+    form_csrf: CsrfField = "",
+    category: Annotated[str, Form(max_length=40)] = "",
+    legal_basis: Annotated[str, Form(max_length=2000)] = "",
+    duplicate_of: Annotated[str, Form(max_length=12)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record the decision, then go straight to the next case (the queue when none waits)."""
+    csrf.check(request, form_csrf)
+    user = _staff(request, session)
+    if user is None:
+        return _to("/ui/login")
+    if claims.holder(session, case_id) != user.id and not has_role(user, "supervisor"):
+        return _case(
+            request,
+            session,
+            user,
+            case_id,
+            error="Claim the case before deciding it.",
+            status_code=409,
+        )
+    try:
+        if outcome not in OUTCOMES:
+            raise DecisionError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        if duplicate_of and not duplicate_of.strip().isdigit():
+            raise DecisionError("“duplicate of” is a case number")
+        legal = legal_basis or (
+            taxonomy().categories[category].legal_basis
+            if outcome == "illegal" and category in taxonomy().categories
+            else ""
+        )
+        record_decision(
+            session,
+            case_id=case_id,
+            user_id=user.id,
+            actor=f"user:{user.name}",
+            outcome=outcome,
+            category=(category or None) if outcome == "illegal" else None,
+            legal_basis=legal or None,
+            duplicate_of=int(duplicate_of) if duplicate_of.strip() else None,
+            note=note or None,
+        )
+    except DecisionError as exc:
+        session.rollback()
+        return _case(request, session, user, case_id, error=str(exc), status_code=422)
+    session.commit()
+    found = claims.claim_next(session, user)
+    return _to(f"/ui/cases/{found.case_id}" if found else "/ui/queue?empty=1")
+
+
+@router.post("/cases/{case_id}/release")
+def release(
+    case_id: int, request: Request, session: SessionDep, form_csrf: CsrfField = ""
+) -> Response:
+    csrf.check(request, form_csrf)
+    user = _staff(request, session)
+    if user is None:
+        return _to("/ui/login")
+    try:
+        claims.release(session, case_id, user)
+    except claims.ClaimError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _to("/ui/queue")
