@@ -82,8 +82,9 @@ class TextClassifier:
         for start in range(0, len(texts), BATCH):
             chunk = [token_codes(text) for text in texts[start : start + BATCH]]
             columns, counts, starts = batch(self.vocabulary, chunk)
-            probabilities, contributions = self.session.run(
-                ["probabilities", "contributions"], {"columns": columns, "counts": counts}
+            probabilities, explained, contributions = self.session.run(
+                ["probabilities", "explained", "contributions"],
+                {"columns": columns, "counts": counts},
             )
             for i, clean in enumerate(chunk):
                 known = len(starts[i])  # rows are padded at the end
@@ -91,6 +92,7 @@ class TextClassifier:
                     self._score(
                         clean,
                         probabilities[i],
+                        int(explained[i]),
                         contributions[i, :known],
                         columns[i, :known],
                         starts[i],
@@ -102,19 +104,19 @@ class TextClassifier:
         self,
         clean: np.ndarray,
         probabilities: np.ndarray,
+        explained: int,
         contributions: np.ndarray,
         columns: np.ndarray,
         starts: np.ndarray,
     ) -> TextScore:
+        """The label is the most probable one; the explanation is about the most probable
+        harmful category (the graph's `explained`), whatever the label."""
         scores = {
             label: round(float(p), 6) for label, p in zip(self.labels, probabilities, strict=True)
         }
         label = self.labels[int(np.argmax(probabilities))] if len(columns) else BENIGN
-        harmful = [(p, label) for label, p in scores.items() if label != BENIGN]
-        explained = label if label != BENIGN else max(harmful)[1] if harmful else label
-        k = self.labels.index(explained)
-        terms = self._terms(clean, contributions[:, k], columns, starts)
-        explanation = {"category": explained, "terms": terms, "model": self.name}
+        terms = self._terms(clean, contributions, columns, starts)
+        explanation = {"category": self.labels[explained], "terms": terms, "model": self.name}
         return TextScore(label, scores, explanation)
 
     def _terms(

@@ -5,8 +5,9 @@ per text, padded with count 0) and does what the scikit-learn pipeline does afte
 sublinear TF, IDF, L2 norm per text, the SVM's decision function, sigmoid calibration per class,
 normalization. ONNX has no sparse product, so each text's weight rows are gathered and multiplied
 by its TF-IDF row in one batched MatMul (a running-sum formulation over flat features was 4x
-slower). It also returns each feature's contribution to every class, so explanations come from
-the model itself; onnxruntime computes it only when asked.
+slower). It also returns the category an explanation is about (the most probable harmful one) and
+each feature's contribution to it, so explanations come from the model itself; onnxruntime
+computes them only when asked.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def export(model: Pipeline, path: Path, *, name: str, version: str) -> None:
         intercept=svm.intercept_.astype(np.float32),
         slopes=slopes.astype(np.float32),
         offsets=shifts.astype(np.float32),
+        benign=labels.index("benign") if "benign" in labels else None,
     )
     proto = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="kaznet-hotline"
@@ -76,8 +78,14 @@ def _graph(
     intercept: np.ndarray,
     slopes: np.ndarray,
     offsets: np.ndarray,
+    benign: int | None,
 ) -> onnx.GraphProto:
     classes = weights.shape[1]
+    # The category an explanation is about: the most probable harmful one (ties: the later
+    # label, as Python's max over (probability, label) would pick).
+    not_harmful = np.zeros(classes, dtype=np.float32)
+    if benign is not None:
+        not_harmful[benign] = -2.0
     # One row per column: its IDF, then IDF x its SVM weight per class, so one Gather fetches
     # everything a feature needs (two Gathers cost a third more: onnxruntime copies row by row).
     rows = np.hstack([idf[:, None], idf[:, None] * weights]).astype(np.float32)
@@ -95,6 +103,8 @@ def _graph(
         numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one"),
         numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
         numpy_helper.from_array(np.array(1.0 / classes, dtype=np.float32), "uniform"),
+        numpy_helper.from_array(not_harmful, "not_harmful"),
+        numpy_helper.from_array(np.array(1, dtype=np.int64), "one_i64"),
     ]
     nodes = [
         # tf = 1 + log(count); padding (count 0) gives 0.
@@ -114,15 +124,11 @@ def _graph(
         make("Where", ["empty", "one", "norm_raw"], ["norm"]),
         # Decision function: tf [texts, 1, features] @ (idf * W)[columns], over the norm.
         make("Div", ["tf", "norm"], ["tf_scaled"]),
-        make("Slice", ["gathered", "second", "past_last", "axis2"], ["weighted_rows"]),
         make("Unsqueeze", ["tf_scaled", "axis1"], ["tf_row"]),
         make("MatMul", ["tf_row", "gathered"], ["sums3"]),
         make("Squeeze", ["sums3", "axis1"], ["sums"]),
         make("Slice", ["sums", "second", "past_last", "axis1"], ["raw_scores"]),
         make("Add", ["raw_scores", "intercept"], ["decision"]),
-        # Each feature's contribution to every class: x * W[column] (computed only when asked).
-        make("Unsqueeze", ["tf_scaled", "axis2"], ["tf_col"]),
-        make("Mul", ["tf_col", "weighted_rows"], ["contributions"]),
         # Sigmoid calibration per class: p = 1 / (1 + exp(a * f + b)), then rows sum to one.
         make("Mul", ["decision", "slopes"], ["scaled"]),
         make("Add", ["scaled", "offsets_b"], ["shifted"]),
@@ -132,6 +138,21 @@ def _graph(
         make("Equal", ["total", "zero"], ["all_zero"]),
         make("Div", ["calibrated", "total"], ["shares"]),
         make("Where", ["all_zero", "uniform", "shares"], ["probabilities"]),
+        # Each feature's contribution x * W[column, k] to the explained category k (computed only
+        # when asked): one GatherElements per feature instead of a product over every class.
+        make("Add", ["probabilities", "not_harmful"], ["harmful_only"]),
+        make(
+            "ArgMax", ["harmful_only"], ["explained_col"], axis=1, keepdims=1, select_last_index=1
+        ),
+        make("Squeeze", ["explained_col", "axis1"], ["explained"]),
+        make("Add", ["explained_col", "one_i64"], ["row_col"]),
+        make("Unsqueeze", ["row_col", "axis2"], ["row_col3"]),
+        make("Shape", ["tf"], ["texts_by_features"]),
+        make("Concat", ["texts_by_features", "second"], ["pick_shape"], axis=0),
+        make("Expand", ["row_col3", "pick_shape"], ["pick"]),
+        make("GatherElements", ["gathered", "pick"], ["picked3"], axis=2),
+        make("Squeeze", ["picked3", "axis2"], ["picked"]),
+        make("Mul", ["tf_scaled", "picked"], ["contributions"]),
     ]
     inputs = [
         helper.make_tensor_value_info("columns", TensorProto.INT64, ["texts", "features"]),
@@ -139,9 +160,8 @@ def _graph(
     ]
     outputs = [
         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["texts", classes]),
-        helper.make_tensor_value_info(
-            "contributions", TensorProto.FLOAT, ["texts", "features", classes]
-        ),
+        helper.make_tensor_value_info("explained", TensorProto.INT64, ["texts"]),
+        helper.make_tensor_value_info("contributions", TensorProto.FLOAT, ["texts", "features"]),
         helper.make_tensor_value_info("decision", TensorProto.FLOAT, ["texts", classes]),
     ]
     return helper.make_graph(nodes, "hotline_text_classifier", inputs, outputs, init)
