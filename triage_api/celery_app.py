@@ -47,6 +47,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_max_tasks_per_child": 200,
         "beat_schedule": {
             "reconcile": {"task": "hotline.reconcile", "schedule": settings.reconcile_every_s},
+            "audit-seal": {"task": "hotline.audit_seal", "schedule": settings.audit_seal_every_s},
         },
         "beat_schedule_filename": str(settings.resolved_data_dir / "celerybeat-schedule"),
         "timezone": "UTC",

@@ -260,6 +260,39 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+def cmd_audit_seal(args: argparse.Namespace) -> int:
+    from triage_api import audit_chain
+    from triage_api.db import session_scope
+
+    with session_scope() as session:
+        sealed = audit_chain.seal(session)
+        head_id, head_hash = audit_chain.head(session)
+    print(json.dumps({"sealed": sealed, "head_id": head_id, "head_hash": head_hash}))
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from triage_api import audit_chain
+    from triage_api.db import session_scope
+
+    with session_scope() as session:
+        verdict = audit_chain.verify(session)
+    for problem in verdict.problems:
+        print(f"problem: {problem}")
+    print(
+        json.dumps(
+            {
+                "entries_checked": verdict.checked,
+                "not_sealed_yet": verdict.unsealed,
+                "head_id": verdict.head_id,
+                "head_hash": verdict.head_hash,
+                "problems": len(verdict.problems),
+            }
+        )
+    )
+    return EXIT_FAILED if verdict.problems else EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -444,6 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="evidence_command", required=True
     )
     add("verify", cmd_evidence_verify, "re-hash every stored file; find missing ones", evidence)
+
+    audit = sub.add_parser("audit", help="the audit log's hash chain").add_subparsers(
+        dest="audit_command", required=True
+    )
+    add("seal", cmd_audit_seal, "chain the audit entries old enough to be complete", audit)
+    add("verify", cmd_audit_verify, "recompute the chain; print its head; exit 1 on a break", audit)
 
     sandbox = add("sandbox", cmd_sandbox, "serve the synthetic sandbox web on 127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     )
     stage_max_attempts: int = 5
 
+    # The audit chain seals entries this old (longer than any transaction runs), every so often.
+    audit_seal_after_s: int = Field(default=300, ge=0)
+    audit_seal_every_s: float = 60.0
+
     # Review: how long a claimed case stays with its analyst without a renewal.
     claim_lease_s: int = Field(default=900, ge=30, le=86_400)
     reconcile_every_s: float = 30.0

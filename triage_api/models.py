@@ -286,3 +286,13 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(sa.String(60))
     subject: Mapped[str | None] = mapped_column(sa.String(120))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditSeal(Base):
+    """The hash chain over the audit log (`triage_api/audit_chain.py`); append-only as well.
+    No foreign key: a seal must outlive an entry removed behind the triggers' back, to show it."""
+
+    __tablename__ = "audit_seals"
+    entry_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -96,3 +96,13 @@ def reconcile() -> int:
         log.warning("case %s stuck in %s; re-queueing (attempt %s)", case_id, stage, attempts)
         enqueue(stage, case_id)
     return count
+
+
+@app.task(name="hotline.audit_seal", time_limit=120)
+def audit_seal() -> int:
+    """Chain the audit entries old enough to be complete (`triage_api/audit_chain.py`)."""
+    from triage_api import audit_chain
+    from triage_api.db import session_scope
+
+    with session_scope() as session:
+        return audit_chain.seal(session)
