@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     audit_seal_after_s: int = Field(default=300, ge=0)
     audit_seal_every_s: float = 60.0
 
+    # Analysts' exposure: distinct pictures an analyst may reveal per day (0: no cap), and how
+    # long a reveal lets the original through.
+    reveal_daily_cap: int = Field(default=0, ge=0)
+    reveal_grant_s: int = Field(default=600, ge=10, le=86_400)
+
     # Review: how long a claimed case stays with its analyst without a renewal.
     claim_lease_s: int = Field(default=900, ge=30, le=86_400)
     reconcile_every_s: float = 30.0

@@ -296,3 +296,16 @@ class AuditSeal(Base):
     entry_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     hash: Mapped[str] = mapped_column(sa.String(64))
     sealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reveal(Base):
+    """An analyst chose to see one picture unblurred (`triage_api/wellbeing.py`)."""
+
+    __tablename__ = "reveals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.Index("ix_reveals_user_at", "user_id", "at"),)

@@ -120,10 +120,14 @@ def test_reports_become_a_ranked_queue_from_real_captures(
     site = capture["enrichment"]
     assert site["registrable_domain"] == "ortaq-forum.kz" and ".kz" in site["jurisdiction_reason"]
     assert any("Kaznet" in r["text"] for r in top["reasons"])
-    shot = httpx.get(
-        f"{stack.base}/api/v1/evidence/{capture['screenshot_sha256']}", headers=headers
-    )
-    assert shot.status_code == 200 and shot.headers["x-content-type-options"] == "nosniff"
+    evidence = f"{stack.base}/api/v1/evidence/{capture['screenshot_sha256']}"
+    blurred = httpx.get(evidence, headers=headers)  # pictures come blurred unless revealed
+    assert blurred.status_code == 200 and blurred.headers["x-content-type-options"] == "nosniff"
+    assert blurred.headers["content-type"] == "image/jpeg"
+    assert httpx.get(f"{evidence}?view=full", headers=headers).status_code == 403
+    seen = httpx.post(f"{evidence}/reveal", headers=headers, json={"case_id": top["case_id"]})
+    assert seen.status_code == 200 and seen.json()["revealed_today"] >= 1
+    shot = httpx.get(f"{evidence}?view=full", headers=headers)
     assert hashlib.sha256(shot.content).hexdigest() == capture["screenshot_sha256"]
     assert shot.content.startswith(b"\x89PNG")
 

@@ -108,10 +108,15 @@ def test_an_analysts_shift_in_the_browser(stack: Stack, cases: list[int]) -> Non
             image = page.locator("figure.evidence img")
             assert image.get_attribute("class") == "blurred"
             assert "grayscale" in image.evaluate("i => getComputedStyle(i).filter")
-            image.click()
+            assert page.locator("#exposure b").inner_text() == "0"
+            with page.expect_response(lambda r: "view=full" in r.url) as full:
+                image.click()
+            assert full.value.status == 200 and full.value.headers["content-type"] == "image/png"
             assert image.get_attribute("class") == "revealed"
+            assert page.locator("#exposure b").inner_text() == "1"
             page.mouse.move(0, 0)  # leaving the picture blurs it again
             assert image.get_attribute("class") == "blurred"
+            assert "view=full" not in (image.get_attribute("src") or "")
             page.keyboard.press("n")  # not illegal → next case
             page.wait_for_url(f"**/ui/cases/{cases[1]}")
             assert page.locator("#decide").is_visible()
@@ -136,7 +141,14 @@ def test_an_analysts_shift_in_the_browser(stack: Stack, cases: list[int]) -> Non
         (cases[1], "illegal", "drugs"),
     ]
     assert released is None
-    for action in ("ui.login", "case.claimed", "case.viewed", "case.decided", "case.released"):
+    for action in (
+        "ui.login",
+        "case.claimed",
+        "case.viewed",
+        "evidence.revealed",
+        "case.decided",
+        "case.released",
+    ):
         assert action in actions
 
 

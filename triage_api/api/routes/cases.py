@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field
 
 from crawler.evidence import EvidenceError, EvidenceStore
-from triage_api import audit
+from triage_api import audit, wellbeing
 from triage_api.api.deps import CurrentAnalyst, SessionDep
 from triage_api.case_view import case_detail
 from triage_api.classify import OCR_SUFFIX
@@ -41,9 +42,34 @@ def get_case(case_id: int, session: SessionDep, user: CurrentAnalyst) -> dict[st
     return detail
 
 
+class RevealRequest(BaseModel):
+    case_id: int | None = Field(default=None, ge=1)
+
+
+@router.post("/evidence/{sha256}/reveal")
+def reveal_evidence(
+    sha256: str, session: SessionDep, user: CurrentAnalyst, body: RevealRequest | None = None
+) -> dict[str, Any]:
+    """Let this analyst see the picture unblurred for a while; counted against today's cap."""
+    mime = _known_artefact(session, sha256)
+    if mime is None or not mime.startswith("image/"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such picture")
+    try:
+        seen = wellbeing.reveal(session, user, sha256, case_id=body.case_id if body else None)
+    except wellbeing.RevealRefused as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+    return {**seen.as_dict(), "grant_s": get_settings().reveal_grant_s}
+
+
 @router.get("/evidence/{sha256}")
-def get_evidence(sha256: str, session: SessionDep, user: CurrentAnalyst) -> Response:
-    """Only artefacts the database knows are served, as attachments a browser will not sniff."""
+def get_evidence(
+    sha256: str,
+    session: SessionDep,
+    user: CurrentAnalyst,
+    view: Literal["blurred", "full"] = "blurred",
+) -> Response:
+    """Only artefacts the database knows are served, as attachments a browser will not sniff.
+    Pictures come blurred and greyscale unless `view=full` follows this analyst's reveal."""
     mime = _known_artefact(session, sha256)
     if mime is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
@@ -51,7 +77,20 @@ def get_evidence(sha256: str, session: SessionDep, user: CurrentAnalyst) -> Resp
         data = EvidenceStore(get_settings().evidence_dir).get(sha256)
     except EvidenceError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    audit.record(session, actor=f"user:{user.name}", action="evidence.served", subject=sha256)
+    if mime.startswith("image/"):
+        if view == "full" and not wellbeing.granted(session, user.id, sha256):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "reveal the picture first (POST …/reveal)"
+            )
+        if view != "full":
+            data, mime = wellbeing.blurred_preview(data), "image/jpeg"
+    audit.record(
+        session,
+        actor=f"user:{user.name}",
+        action="evidence.served",
+        subject=sha256,
+        view=view if mime.startswith("image/") else "file",
+    )
     return Response(
         data,
         media_type=mime,

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
-from triage_api import audit, claims
+from triage_api import audit, claims, wellbeing
 from triage_api.api import csrf
 from triage_api.api.deps import SESSION_COOKIE, SessionDep
 from triage_api.case_view import case_detail
@@ -41,11 +42,19 @@ def _to(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+def _page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    session: Session | None = None,
+) -> Response:
     """A template with the CSRF token its forms carry (set as a cookie when new)."""
     token = csrf.csrf_token(request)
+    user = context.get("user")
+    seen = wellbeing.exposure(session, user.id) if user is not None and session else None
     response = templates.TemplateResponse(
-        request, name, {**context, "csrf": token}, status_code=status_code
+        request, name, {**context, "csrf": token, "exposure": seen}, status_code=status_code
     )
     csrf.remember(request, response, token)
     return response
@@ -102,7 +111,9 @@ def queue_page(request: Request, session: SessionDep, empty: int = 0) -> Respons
         "categories": taxonomy().categories,
         "empty": bool(empty),
     }
-    return _page(request, "queue.html", context)
+    if has_role(user, "supervisor"):
+        context["exposure_by_analyst"] = wellbeing.exposure_by_analyst(session)
+    return _page(request, "queue.html", context, session=session)
 
 
 @router.post("/claim")
@@ -161,7 +172,7 @@ def _case(
         "categories": taxonomy().categories,
         "error": error,
     }
-    return _page(request, "case.html", context, status_code)
+    return _page(request, "case.html", context, status_code, session=session)
 
 
 @router.post("/cases/{case_id}/decision")
