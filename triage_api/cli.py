@@ -46,6 +46,37 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_user_password(args: argparse.Namespace) -> int:
+    """Set a user's password for the web sign-in, read from stdin (never from the command line,
+    where other users of the machine could see it)."""
+    import getpass
+
+    import sqlalchemy as sa
+
+    from triage_api import audit
+    from triage_api.db import session_scope
+    from triage_api.models import User
+    from triage_api.security import UserError, set_password
+
+    password = (
+        getpass.getpass("new password: ") if sys.stdin.isatty() else sys.stdin.readline()
+    ).rstrip("\r\n")
+    try:
+        with session_scope() as session:
+            user = session.scalar(sa.select(User).where(User.name == args.name))
+            if user is None:
+                raise UserError(f"no user '{args.name}'")
+            set_password(session, user, password)
+            audit.record(
+                session, actor="cli", action="user.password_set", subject=f"user:{user.name}"
+            )
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"password set for '{args.name}'")
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from triage_api.db import session_scope
     from triage_api.intake import ReportRejected, file_report
@@ -395,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     user_add = add("add", cmd_user_add, "add a user and print a new API token once", user)
     user_add.add_argument("name")
     user_add.add_argument("--role", required=True, choices=["analyst", "supervisor", "admin"])
+    user_password = add(
+        "password", cmd_user_password, "set a user's web sign-in password (read from stdin)", user
+    )
+    user_password.add_argument("name")
 
     report = add("report", cmd_report, "file a report; prints the tracking code")
     report.add_argument("url")

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Intake
     report_rate_limit: int = Field(default=30, description="Reports per client per window.")
     report_rate_window_s: int = 60
+    # Sign-in attempts allowed per user name and per address in the window.
+    login_attempts: int = Field(default=10, ge=1)
+    login_window_s: int = Field(default=900, ge=1)
     trust_forwarded_for: bool = False
 
     # Capture

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from triage_api import audit
 from triage_api.canonical_url import CanonicalUrl, InvalidUrl, canonicalize
-from triage_api.models import Case, Report, utcnow
+from triage_api.models import Case, Decision, Report, utcnow
 from triage_api.sqlutil import advance_stage, table_of
 from triage_api.taxonomy import check_category
 
@@ -169,17 +169,43 @@ def _statements(dialect: str) -> _IntakeStatements:
 
 
 def public_status(session: Session, tracking_code: str) -> dict[str, object] | None:
-    """What a reporter may see: the stage of their report, never evidence or analysts' notes."""
+    """What a reporter may see: where their report stands and when, never evidence, other
+    reports, analysts' names, categories or notes. Outcomes: `confirmed` (illegal),
+    `not_illegal`, `forwarded` (hosted abroad: sent to the partner hotline there), `duplicate`
+    (already handled under an earlier report)."""
     if not tracking_code or len(tracking_code) > 40:
         return None
     row = session.execute(
-        sa.select(Report.created_at, Case.status, Case.stage)
+        sa.select(Report.created_at, Case.id, Case.status, Case.stage)
         .join(Case, Case.id == Report.case_id)
         .where(Report.tracking_code == tracking_code)
     ).first()
     if row is None:
         return None
-    status = "received" if row.stage != "ready" else "under_review"
+    found: dict[str, object] = {
+        "tracking_code": tracking_code,
+        "status": "received" if row.stage != "ready" else "under_review",
+        "received_at": row.created_at,
+        "outcome": None,
+        "decided_at": None,
+    }
     if row.status != "open":
-        status = "decided"
-    return {"tracking_code": tracking_code, "status": status, "received_at": row.created_at}
+        decision = session.execute(
+            sa.select(Decision.outcome, Decision.created_at)
+            .where(Decision.case_id == row.id)
+            .order_by(Decision.id.desc())
+            .limit(1)
+        ).first()
+        found["status"] = "decided"
+        if decision is not None:
+            found["outcome"] = PUBLIC_OUTCOMES.get(decision.outcome)
+            found["decided_at"] = decision.created_at
+    return found
+
+
+PUBLIC_OUTCOMES = {
+    "illegal": "confirmed",
+    "not_illegal": "not_illegal",
+    "forward": "forwarded",
+    "duplicate": "duplicate",
+}

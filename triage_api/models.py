@@ -60,6 +60,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Browser sign-ins get a token of their own that expires; API tokens have none.
+    expires_at: Mapped[datetime | None]
     user: Mapped[User] = relationship()
 
 

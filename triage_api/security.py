@@ -1,18 +1,26 @@
-"""API tokens and roles: tokens are random, shown once, and stored only as sha256."""
+"""Staff identity: API tokens (random, shown once, stored only as sha256), passwords (argon2id),
+browser sessions (a token of their own per sign-in, expiring, revoked at sign-out) and roles."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from triage_api.models import ApiToken, User
 
 ROLES = ("analyst", "supervisor", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+MIN_PASSWORD = 12
+MAX_PASSWORD = 200
+SESSION_HOURS = 12
+_HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY = _HASHER.hash("never a password of anyone's")
 
 
 class UserError(ValueError):
@@ -47,6 +55,7 @@ def issue_token(session: Session, user: User) -> str:
 def user_for_token(session: Session, token: str) -> User | None:
     if not token or len(token) > 200:
         return None
+    now = datetime.now(UTC)
     row = session.execute(
         sa.select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -54,8 +63,51 @@ def user_for_token(session: Session, token: str) -> User | None:
     ).first()
     if row is None or row.User.disabled:
         return None
-    row.ApiToken.last_used_at = datetime.now(UTC)
+    if row.ApiToken.expires_at is not None and row.ApiToken.expires_at <= now:
+        return None
+    row.ApiToken.last_used_at = now
     return row.User
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise UserError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if password.strip() != password or password.casefold() == user.name.casefold():
+        raise UserError("a password neither is the user's name nor starts or ends with spaces")
+    user.password_hash = _HASHER.hash(password)
+
+
+def check_password(session: Session, name: str, password: str) -> User | None:
+    """The active user with this name and password, else None (same work either way)."""
+    user = session.scalar(sa.select(User).where(User.name == name.strip()))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY
+    try:
+        _HASHER.verify(stored, password[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled or not user.password_hash:
+        return None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    return user
+
+
+def open_browser_session(session: Session, user: User) -> str:
+    """A token for one sign-in: the cookie holds it, never the user's API token."""
+    token = "hls_" + secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(hours=SESSION_HOURS)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=expires))
+    return token
+
+
+def close_browser_session(session: Session, token: str) -> None:
+    """Revoke a sign-in's token (API tokens are not touched: they are not `hls_`)."""
+    if token.startswith("hls_"):
+        session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
 
 
 def has_role(user: User, minimum: str) -> bool:

@@ -89,20 +89,31 @@ def cases(stack: Stack) -> list[int]:
     return ids
 
 
-def _sign_in(page: Page, stack: Stack, token: str) -> None:
+PASSWORD = "steppe wind at dawn"
+
+
+def _sign_in(page: Page, stack: Stack, name: str) -> None:
+    seen: list[str] = []
+    page.on("response", lambda r: seen.append(f"{r.request.method} {r.url} {r.status}"))
+    page.on("requestfailed", lambda r: seen.append(f"FAILED {r.method} {r.url} {r.failure}"))
     page.goto(f"{stack.base}/ui/login")
-    page.fill("input[name=token]", token)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/ui/queue")
+    page.fill("#password-login input[name=name]", name)
+    page.fill("#password-login input[name=password]", PASSWORD)
+    page.click("#password-login button[type=submit]")
+    try:
+        page.wait_for_url("**/ui/queue", timeout=15_000)
+    except Exception as exc:  # say what the browser shows instead
+        raise AssertionError(f"sign-in ended at {page.url} after {seen}") from exc
 
 
 def test_an_analysts_shift_in_the_browser(stack: Stack, cases: list[int]) -> None:
-    token = stack.add_user("aigerim", "analyst")
+    stack.add_user("aigerim", "analyst")
+    stack.cli("user", "password", "aigerim", stdin=PASSWORD + "\n")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), headless=True)
         try:
             page = browser.new_page()
-            _sign_in(page, stack, token)
+            _sign_in(page, stack, "aigerim")
             page.keyboard.press("c")  # claim next
             page.wait_for_url(f"**/ui/cases/{cases[0]}")
             image = page.locator("figure.evidence img")

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from triage_api.api.routes import admin, cases, health, reports, review, ui
+from triage_api.api.routes import admin, cases, health, reports, review, status_page, ui
 
 MAX_BODY_BYTES = 64 * 1024
 SECURITY_HEADERS = {
@@ -116,6 +116,7 @@ def create_app() -> FastAPI:
     for router in (reports.router, cases.router, review.router, admin.router, health.router):
         app.include_router(router, prefix=api_prefix)
     app.include_router(ui.router)
+    app.include_router(status_page.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), "static")
 
     @app.exception_handler(RequestValidationError)

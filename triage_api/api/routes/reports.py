@@ -34,6 +34,8 @@ class ReportPublic(BaseModel):
     tracking_code: str
     status: str
     received_at: datetime
+    outcome: str | None = None
+    decided_at: datetime | None = None
 
 
 _limiter: RateLimiter | None = None

@@ -16,13 +16,22 @@ from sqlalchemy.orm import Session
 
 from triage_api import audit, claims, wellbeing
 from triage_api.api import csrf
-from triage_api.api.deps import SESSION_COOKIE, SessionDep
+from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
+from triage_api.config import get_settings
 from triage_api.decisions import OUTCOMES, DecisionError, record_decision
 from triage_api.models import User
 from triage_api.queue import ranked_cases
+from triage_api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from triage_api.scoring import BANDS
-from triage_api.security import has_role, user_for_token
+from triage_api.security import (
+    SESSION_HOURS,
+    check_password,
+    close_browser_session,
+    has_role,
+    open_browser_session,
+    user_for_token,
+)
 from triage_api.taxonomy import taxonomy
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -65,34 +74,67 @@ def login_page(request: Request) -> Response:
     return _page(request, "login.html", {"error": None})
 
 
+_login_limiter: RateLimiter | None = None
+
+
+def login_limiter() -> RateLimiter:
+    """Sign-in attempts per user name and per address (shared through Redis when configured)."""
+    global _login_limiter
+    if _login_limiter is None:
+        settings = get_settings()
+        limit, window = settings.login_attempts, settings.login_window_s
+        _login_limiter = (
+            RedisRateLimiter(settings.rate_limit_url, limit, window)
+            if settings.rate_limit_url
+            else MemoryRateLimiter(limit, window)
+        )
+    return _login_limiter
+
+
 @router.post("/login")
 def login(
     request: Request,
     session: SessionDep,
-    token: Annotated[str, Form(max_length=200)],
     form_csrf: CsrfField = "",
+    name: Annotated[str, Form(max_length=120)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """Sign in with name and password (argon2id), or with an API token; either way the cookie
+    gets a sign-in token of its own that expires and is revoked at sign-out."""
     csrf.check(request, form_csrf)
-    user = user_for_token(session, token.strip())
+    limiter = login_limiter()
+    address = client_address(request)
+    keys = [f"login:addr:{address}"] + ([f"login:user:{name.strip().casefold()}"] if name else [])
+    if not all([limiter.allow(key) for key in keys]):
+        return _page(
+            request, "login.html", {"error": "Too many attempts; wait a few minutes."}, 429
+        )
+    if token.strip():
+        user = user_for_token(session, token.strip())
+    else:
+        user = check_password(session, name, password)
     if user is None or not has_role(user, "analyst"):
-        return _page(request, "login.html", {"error": "That token is not valid."}, 401)
+        audit.record(session, actor=f"addr:{address}", action="ui.login_failed", name=name[:120])
+        return _page(request, "login.html", {"error": "Those credentials are not valid."}, 401)
     audit.record(session, actor=f"user:{user.name}", action="ui.login")
     response = _to("/ui/queue")
     response.set_cookie(
         SESSION_COOKIE,
-        token.strip(),
+        open_browser_session(session, user),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        max_age=SESSION_HOURS * 3600,
         path="/",
     )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, form_csrf: CsrfField = "") -> Response:
+def logout(request: Request, session: SessionDep, form_csrf: CsrfField = "") -> Response:
     csrf.check(request, form_csrf)
+    close_browser_session(session, request.cookies.get(SESSION_COOKIE, ""))
     response = _to("/ui/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
