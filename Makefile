@@ -52,6 +52,8 @@ bench: chromium
 	$(PY) benchmarks/bench_intake.py
 	$(PY) benchmarks/bench_capture.py
 	$(PY) benchmarks/bench_classify.py
+	$(PY) benchmarks/bench_claims.py
+	$(PY) benchmarks/bench_queue_page.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -4,8 +4,9 @@ One statement takes the best unclaimed case: `UPDATE cases … WHERE id = (SELEC
 band, rank_key LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id`. On PostgreSQL concurrent claims
 skip each other's locked rows instead of queueing behind them; SQLite has one writer at a time,
 so the same statement is already exclusive there (it renders without `FOR UPDATE`). The `WHERE`
-of the update repeats the "unclaimed" test, so a case can never be held by two analysts. A lease
-runs out after `HOTLINE_CLAIM_LEASE_S` unless renewed, and the case returns to the queue.
+of the update repeats the "unclaimed" test, so a case can never be held by two analysts. A case
+on which an analyst asked for a second opinion is never handed back to them. A lease runs out
+after `HOTLINE_CLAIM_LEASE_S` unless renewed, and the case returns to the queue.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from triage_api import audit
 from triage_api.config import get_settings
-from triage_api.models import Case, User, utcnow
+from triage_api.decisions import SECOND_OPINION
+from triage_api.models import Case, Decision, User, utcnow
 from triage_api.scoring import BANDS
 
 BAND_OF = {name: number for number, name in BANDS.items()}
@@ -90,9 +92,18 @@ def claim_next(
     ).first()
     if held is not None:
         return Claim(held[0], user.id, until)
+    asked_already = (
+        sa.select(Decision.id)
+        .where(
+            Decision.case_id == Case.id,
+            Decision.user_id == user.id,
+            Decision.outcome == SECOND_OPINION,
+        )
+        .exists()
+    )
     best = (
         sa.select(Case.id)
-        .where(Case.status == "open", Case.stage == "ready", _free(now))
+        .where(Case.status == "open", Case.stage == "ready", _free(now), ~asked_already)
         .where(*(wanted or QueueFilter()).conditions())
         .order_by(Case.band.desc(), Case.rank_key.desc(), Case.id)
         .limit(1)

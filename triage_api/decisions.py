@@ -18,6 +18,7 @@ from triage_api.sqlutil import insert_ignore
 from triage_api.taxonomy import check_category
 
 OUTCOMES = ("illegal", "not_illegal", "duplicate", "forward")
+SECOND_OPINION = "second_opinion"  # not a decision: the case goes back to another analyst
 CONFIRMED_LIST = "hotline-confirmed-{category}"
 ALLOW_LIST = "hotline-not-illegal"
 SOURCE = "analysts' decisions"
@@ -104,6 +105,24 @@ def record_decision(
         hashes_listed=added,
     )
     return decision
+
+
+def ask_second_opinion(
+    session: Session, *, case_id: int, user_id: int, actor: str, note: str | None = None
+) -> Decision:
+    """Record that this analyst wants someone else to look: the case stays open, its lease ends,
+    and `claims.claim_next` will not hand it back to them."""
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise DecisionError(f"case {case_id} does not exist")
+    if case.status != "open":
+        raise CaseClosed(f"case {case_id} is already {case.status}")
+    asked = Decision(case_id=case_id, user_id=user_id, outcome=SECOND_OPINION, note=note)
+    session.add(asked)
+    case.claimed_by, case.lease_until = None, None
+    session.flush()
+    audit.record(session, actor=actor, action="case.second_opinion", subject=f"case:{case_id}")
+    return asked
 
 
 def add_case_media(

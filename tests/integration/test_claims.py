@@ -178,3 +178,28 @@ def test_api_claim_and_decide(database: str) -> None:
             first,
             aigerim.id,
         )
+
+
+def test_a_second_opinion_goes_to_someone_else(database: str) -> None:
+    (case_id,) = _cases(1)
+    (_, token), (_, other) = _users("analyst", "analyst")
+    client = TestClient(create_app())
+    mine = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/queue/claim", headers=mine).json()["claim"]["case_id"] == case_id
+    asked = client.post(
+        f"/api/v1/cases/{case_id}/decision",
+        json={"outcome": "second_opinion", "note": "is this the licensed shop?"},
+        headers=mine,
+    )
+    assert asked.status_code == 200, asked.text
+    assert client.post("/api/v1/queue/claim", headers=mine).json() == {"claim": None}
+    theirs = {"Authorization": f"Bearer {other}"}
+    assert client.post("/api/v1/queue/claim", headers=theirs).json()["claim"]["case_id"] == case_id
+    done = client.post(
+        f"/api/v1/cases/{case_id}/decision", json={"outcome": "not_illegal"}, headers=theirs
+    )
+    assert done.status_code == 200
+    with session_factory()() as session:
+        outcomes = session.scalars(sa.select(Decision.outcome).order_by(Decision.id)).all()
+        assert outcomes == ["second_opinion", "not_illegal"]
+        assert session.get(Case, case_id).status == "decided"

@@ -9,7 +9,13 @@ from pydantic import BaseModel, Field
 
 from triage_api import claims
 from triage_api.api.deps import CurrentAnalyst, CurrentSupervisor, SessionDep
-from triage_api.decisions import CaseClosed, DecisionError, record_decision
+from triage_api.decisions import (
+    SECOND_OPINION,
+    CaseClosed,
+    DecisionError,
+    ask_second_opinion,
+    record_decision,
+)
 from triage_api.models import User
 from triage_api.security import has_role
 
@@ -24,7 +30,7 @@ class ClaimRequest(BaseModel):
 
 
 class DecisionRequest(BaseModel):
-    outcome: Literal["illegal", "not_illegal", "duplicate", "forward"]
+    outcome: Literal["illegal", "not_illegal", "duplicate", "forward", "second_opinion"]
     category: str | None = Field(default=None, max_length=40)
     legal_basis: str | None = Field(default=None, max_length=2000)
     duplicate_of: int | None = Field(default=None, ge=1)
@@ -94,13 +100,22 @@ def decide(
     if held_by != user.id and not has_role(user, "supervisor"):
         raise HTTPException(status.HTTP_409_CONFLICT, f"claim case {case_id} before deciding it")
     try:
-        decision = record_decision(
-            session,
-            case_id=case_id,
-            user_id=user.id,
-            actor=f"user:{user.name}",
-            **body.model_dump(),
-        )
+        if body.outcome == SECOND_OPINION:
+            decision = ask_second_opinion(
+                session,
+                case_id=case_id,
+                user_id=user.id,
+                actor=f"user:{user.name}",
+                note=body.note,
+            )
+        else:
+            decision = record_decision(
+                session,
+                case_id=case_id,
+                user_id=user.id,
+                actor=f"user:{user.name}",
+                **body.model_dump(),
+            )
     except CaseClosed as exc:
         raise _conflict(exc) from None
     except DecisionError as exc:

@@ -19,7 +19,13 @@ from triage_api.api import csrf
 from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
 from triage_api.config import get_settings
-from triage_api.decisions import OUTCOMES, DecisionError, record_decision
+from triage_api.decisions import (
+    OUTCOMES,
+    SECOND_OPINION,
+    DecisionError,
+    ask_second_opinion,
+    record_decision,
+)
 from triage_api.models import User
 from triage_api.queue import ranked_cases
 from triage_api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -244,6 +250,17 @@ def decide(
             status_code=409,
         )
     try:
+        if outcome == SECOND_OPINION:
+            ask_second_opinion(
+                session,
+                case_id=case_id,
+                user_id=user.id,
+                actor=f"user:{user.name}",
+                note=note or None,
+            )
+            session.commit()
+            found = claims.claim_next(session, user)
+            return _to(f"/ui/cases/{found.case_id}" if found else "/ui/queue?empty=1")
         if outcome not in OUTCOMES:
             raise DecisionError(f"outcome must be one of {', '.join(OUTCOMES)}")
         if duplicate_of and not duplicate_of.strip().isdigit():
