@@ -198,6 +198,10 @@ def test_another_analysts_case_cannot_be_decided(stack: Stack, cases: list[int])
             f"/ui/cases/{held['case_id']}/decision", data={"outcome": "not_illegal", "csrf": csrf}
         )
         assert refused.status_code == 409 and "Claim the case" in refused.text
+        missing = client.post(
+            "/ui/cases/999999/decision", data={"outcome": "not_illegal", "csrf": csrf}
+        )
+        assert missing.status_code == 404
 
 
 @pytest.fixture(autouse=True)

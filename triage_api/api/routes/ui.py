@@ -240,7 +240,11 @@ def decide(
     user = _staff(request, session)
     if user is None:
         return _to("/ui/login")
-    if claims.holder(session, case_id) != user.id and not has_role(user, "supervisor"):
+    try:
+        held_by = claims.holder(session, case_id)
+    except claims.ClaimError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    if held_by != user.id and not has_role(user, "supervisor"):
         return _case(
             request,
             session,
