@@ -125,6 +125,8 @@ def test_reports_become_a_ranked_queue_from_real_captures(
     assert blurred.status_code == 200 and blurred.headers["x-content-type-options"] == "nosniff"
     assert blurred.headers["content-type"] == "image/jpeg"
     assert httpx.get(f"{evidence}?view=full", headers=headers).status_code == 403
+    wrong = httpx.post(f"{evidence}/reveal", headers=headers, json={"case_id": 10**9})
+    assert wrong.status_code == 422
     seen = httpx.post(f"{evidence}/reveal", headers=headers, json={"case_id": top["case_id"]})
     assert seen.status_code == 200 and seen.json()["revealed_today"] >= 1
     shot = httpx.get(f"{evidence}?view=full", headers=headers)

@@ -14,7 +14,7 @@ from triage_api.api.deps import CurrentAnalyst, SessionDep
 from triage_api.case_view import case_detail
 from triage_api.classify import OCR_SUFFIX
 from triage_api.config import get_settings
-from triage_api.models import Capture, CaptureMedia, Classification, Media
+from triage_api.models import Capture, CaptureMedia, Case, Classification, Media
 from triage_api.queue import MAX_LIMIT, ranked_cases
 
 router = APIRouter(tags=["analysts"])
@@ -54,8 +54,11 @@ def reveal_evidence(
     mime = _known_artefact(session, sha256)
     if mime is None or not mime.startswith("image/"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such picture")
+    case_id = body.case_id if body else None
+    if case_id is not None and session.get(Case, case_id) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no case {case_id}")
     try:
-        seen = wellbeing.reveal(session, user, sha256, case_id=body.case_id if body else None)
+        seen = wellbeing.reveal(session, user, sha256, case_id=case_id)
     except wellbeing.RevealRefused as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
     return {**seen.as_dict(), "grant_s": get_settings().reveal_grant_s}
