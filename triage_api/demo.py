@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,20 +27,24 @@ from triage_api.db import session_scope, upgrade
 from triage_api.hashlists import get_or_create_list
 from triage_api.models import Case, KnownHash, Report, User
 from triage_api.processes import stop_group
-from triage_api.security import add_user, issue_token
+from triage_api.security import add_user, issue_token, set_password
 
 DEMO_USER = "demo-analyst"
 DEMO_LIST = "demo-known-material"
 READY_TIMEOUT_S = 300.0
 
 
-def _ensure_analyst() -> str:
+def _ensure_analyst() -> tuple[str, str]:
+    """The demo analyst's API token and a fresh password for the web sign-in (demo data only)."""
+    password = secrets.token_urlsafe(12)
     with session_scope() as session:
         user = session.scalar(sa.select(User).where(User.name == DEMO_USER))
         if user is None:
-            _, token = add_user(session, name=DEMO_USER, role="analyst")
-            return token
-        return issue_token(session, user)
+            user, token = add_user(session, name=DEMO_USER, role="analyst")
+        else:
+            token = issue_token(session, user)
+        set_password(session, user, password)
+        return token, password
 
 
 def _ensure_demo_list() -> None:
@@ -123,7 +128,7 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000, once: bool = False) -
     with ExitStack() as stack:
         stack.callback(web.stop)
         upgrade()
-        token = _ensure_analyst()
+        token, password = _ensure_analyst()
         _ensure_demo_list()
         worker = _spawn(["worker", "--concurrency", "2", "--loglevel", "WARNING"], env)
         stack.callback(stop_group, worker)
@@ -148,8 +153,8 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000, once: bool = False) -
         )
         print()
         print(f"Open the analysts' UI: {base}/ui/queue")
-        print(f"Sign in as '{DEMO_USER}' with this token: {token}")
-        print(f"A reporter's status page: {base}/api/v1/reports/{codes[0]}")
+        print(f"Sign in as '{DEMO_USER}' with the password {password} (or the API token {token})")
+        print(f"A reporter's status page: {base}/status/{codes[0]}?lang=en")
         if not ready:
             print(
                 "warning: some captures did not finish in time; see the worker's log",

@@ -29,7 +29,9 @@ def test_demo_builds_the_queue_from_real_captures(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     first = next(line for line in lines if line.strip().startswith("1."))
     assert "[confirmed-likely]" in first and "ortaq-forum.kz" in first
-    assert any("Sign in as 'demo-analyst' with this token: hlt_" in line for line in lines)
+    sign_in = next(line for line in lines if line.startswith("Sign in as 'demo-analyst'"))
+    assert "with the password " in sign_in and "(or the API token hlt_" in sign_in
+    assert any("/status/" in line and "?lang=en" in line for line in lines)
     assert _processes_in(tmp_path) == []
 
 
