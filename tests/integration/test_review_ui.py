@@ -135,6 +135,9 @@ def test_an_analysts_shift_in_the_browser(stack: Stack, cases: list[int]) -> Non
             page.wait_for_url(f"**/ui/cases/{cases[2]}")
             page.keyboard.press("r")  # give the last one back
             page.wait_for_url("**/ui/queue")
+            for supervisors_only in ("/ui/supervisor", "/ui/stats"):
+                answer = page.goto(f"{stack.base}{supervisors_only}")
+                assert answer is not None and answer.status == 403
         finally:
             browser.close()
     engine = sa.create_engine(stack.db_url)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from triage_api import audit, claims, wellbeing
+from triage_api import audit, claims, statistics, wellbeing
 from triage_api.api import csrf
 from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
@@ -26,7 +27,7 @@ from triage_api.decisions import (
     ask_second_opinion,
     record_decision,
 )
-from triage_api.models import User
+from triage_api.models import HashList, KnownHash, User
 from triage_api.queue import ranked_cases
 from triage_api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from triage_api.scoring import BANDS
@@ -306,3 +307,43 @@ def release(
     except claims.ClaimError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return _to("/ui/queue")
+
+
+def _supervisor(request: Request, session: SessionDep) -> User | Response:
+    """The signed-in supervisor (or admin); analysts get 403, strangers the sign-in page."""
+    user = _staff(request, session)
+    if user is None:
+        return _to("/ui/login")
+    if not has_role(user, "supervisor"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this page is for supervisors")
+    return user
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(request: Request, session: SessionDep) -> Response:
+    user = _supervisor(request, session)
+    if isinstance(user, Response):
+        return user
+    found = statistics.figures(session)
+    context = {"user": user, "figures": found, "bars": found.stacked_bars()}
+    return _page(request, "stats.html", context, session=session)
+
+
+@router.get("/supervisor", response_class=HTMLResponse)
+def supervisor_page(request: Request, session: SessionDep) -> Response:
+    user = _supervisor(request, session)
+    if isinstance(user, Response):
+        return user
+    context = {
+        "user": user,
+        "users": session.scalars(sa.select(User).order_by(User.name)).all(),
+        "exposure_by_analyst": wellbeing.exposure_by_analyst(session),
+        "hash_lists": session.execute(
+            sa.select(HashList, sa.func.count(KnownHash.id))
+            .outerjoin(KnownHash, KnownHash.list_id == HashList.id)
+            .group_by(HashList.id)
+            .order_by(HashList.name)
+        ).all(),
+        "taxonomy": taxonomy(),
+    }
+    return _page(request, "supervisor.html", context, session=session)
