@@ -80,3 +80,21 @@ def test_figures_and_pages(database: str) -> None:
     assert httpx.codes.is_redirect(
         TestClient(create_app()).get("/ui/stats", follow_redirects=False).status_code
     )
+
+
+def test_the_staff_pages_speak_russian_kazakh_and_english(database: str) -> None:
+    with session_factory()() as session:
+        _, token = add_user(session, name="saule", role="supervisor")
+        session.commit()
+    client = TestClient(create_app())
+    _sign_in(client, token)
+    assert "Claim next case" in client.get("/ui/queue").text  # English without a preference
+    kazakh = client.get("/ui/queue?lang=kk")
+    assert 'lang="kk"' in kazakh.text and "Келесісін алу" in kazakh.text
+    assert client.cookies["hotline_lang"] == "kk"
+    assert "Кезек" in client.get("/ui/supervisor").text  # remembered
+    fresh = TestClient(create_app(), headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    _sign_in(fresh, token)
+    russian = fresh.get("/ui/stats").text
+    assert "Статистика" in russian and "Обращения по дням и категориям" in russian
+    assert "Войти" in TestClient(create_app()).get("/ui/login?lang=ru").text

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from triage_api import audit, claims, statistics, wellbeing
+from triage_api import audit, claims, i18n, statistics, wellbeing
 from triage_api.api import csrf
 from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
@@ -69,10 +69,25 @@ def _page(
     token = csrf.csrf_token(request)
     user = context.get("user")
     seen = wellbeing.exposure(session, user.id) if user is not None and session else None
+    asked = request.query_params.get("lang")
+    language = i18n.choose(
+        asked, request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language", "")
+    )
+    extra = {
+        "csrf": token,
+        "exposure": seen,
+        "lang": language,
+        "languages": i18n.LANGUAGES,
+        "_": i18n.translator(language),
+    }
     response = templates.TemplateResponse(
-        request, name, {**context, "csrf": token, "exposure": seen}, status_code=status_code
+        request, name, {**context, **extra}, status_code=status_code
     )
     csrf.remember(request, response, token)
+    if asked in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.LANG_COOKIE, language, samesite="strict", max_age=365 * 86400, path="/"
+        )
     return response
 
 
