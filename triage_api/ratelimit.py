@@ -1,4 +1,5 @@
-"""Per-client limit on filed reports: in memory for one process, in Redis when shared."""
+"""Per-client limits (reports filed, sign-in attempts): in memory for one process, in Redis when
+shared."""
 
 from __future__ import annotations
 
@@ -70,3 +71,9 @@ class RedisRateLimiter:
         except redis.RedisError:
             return True
         return bool(allowed)
+
+
+def limiter_for(url: str | None, limit: int, window_s: float) -> RateLimiter:
+    """Shared through Redis when `url` is set (every API process counts together), else in
+    this process's memory."""
+    return RedisRateLimiter(url, limit, window_s) if url else MemoryRateLimiter(limit, window_s)

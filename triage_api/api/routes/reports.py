@@ -12,7 +12,7 @@ from triage_api.api.deps import SessionDep, client_address
 from triage_api.config import get_settings
 from triage_api.db import retry_on_disconnect, session_scope
 from triage_api.intake import FiledReport, ReportRejected, file_report, public_status
-from triage_api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from triage_api.ratelimit import RateLimiter, limiter_for
 from triage_api.tasks import enqueue
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -53,12 +53,9 @@ def rate_limiter() -> RateLimiter:
     global _limiter
     if _limiter is None:
         settings = get_settings()
-        if settings.rate_limit_url:
-            _limiter = RedisRateLimiter(
-                settings.rate_limit_url, settings.report_rate_limit, settings.report_rate_window_s
-            )
-        else:
-            _limiter = MemoryRateLimiter(settings.report_rate_limit, settings.report_rate_window_s)
+        _limiter = limiter_for(
+            settings.rate_limit_url, settings.report_rate_limit, settings.report_rate_window_s
+        )
     return _limiter
 
 

@@ -29,7 +29,7 @@ from triage_api.decisions import (
 )
 from triage_api.models import HashList, KnownHash, User
 from triage_api.queue import ranked_cases
-from triage_api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from triage_api.ratelimit import RateLimiter, limiter_for
 from triage_api.scoring import BANDS
 from triage_api.security import (
     SESSION_HOURS,
@@ -104,11 +104,8 @@ def login_limiter() -> RateLimiter:
     global _login_limiter
     if _login_limiter is None:
         settings = get_settings()
-        limit, window = settings.login_attempts, settings.login_window_s
-        _login_limiter = (
-            RedisRateLimiter(settings.rate_limit_url, limit, window)
-            if settings.rate_limit_url
-            else MemoryRateLimiter(limit, window)
+        _login_limiter = limiter_for(
+            settings.rate_limit_url, settings.login_attempts, settings.login_window_s
         )
     return _login_limiter
 
