@@ -22,6 +22,7 @@ from triage_api.config import get_settings
 from triage_api.decisions import SECOND_OPINION
 from triage_api.models import Case, Decision, User, utcnow
 from triage_api.scoring import BANDS
+from triage_api.security import has_role
 
 BAND_OF = {name: number for number, name in BANDS.items()}
 
@@ -135,6 +136,12 @@ def holder(session: Session, case_id: int, *, now: datetime | None = None) -> in
         raise ClaimError(f"case {case_id} does not exist")
     claimed_by, until = row
     return claimed_by if claimed_by is not None and until is not None and until >= now else None
+
+
+def may_decide(session: Session, case_id: int, user: User) -> bool:
+    """Only the analyst holding the case's lease decides it; a supervisor always may.
+    ClaimError when there is no such case."""
+    return holder(session, case_id) == user.id or has_role(user, "supervisor")
 
 
 def renew(session: Session, case_id: int, user: User, *, now: datetime | None = None) -> Claim:

@@ -107,6 +107,34 @@ def record_decision(
     return decision
 
 
+def decide(
+    session: Session,
+    *,
+    case_id: int,
+    user_id: int,
+    actor: str,
+    outcome: str,
+    category: str | None = None,
+    legal_basis: str | None = None,
+    duplicate_of: int | None = None,
+    note: str | None = None,
+) -> Decision:
+    """What an analyst's decision button does: a second opinion, or a decision that closes."""
+    if outcome == SECOND_OPINION:
+        return ask_second_opinion(session, case_id=case_id, user_id=user_id, actor=actor, note=note)
+    return record_decision(
+        session,
+        case_id=case_id,
+        user_id=user_id,
+        actor=actor,
+        outcome=outcome,
+        category=category,
+        legal_basis=legal_basis,
+        duplicate_of=duplicate_of,
+        note=note,
+    )
+
+
 def ask_second_opinion(
     session: Session, *, case_id: int, user_id: int, actor: str, note: str | None = None
 ) -> Decision:

@@ -7,15 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from triage_api import claims
+from triage_api import claims, decisions
 from triage_api.api.deps import CurrentAnalyst, CurrentSupervisor, SessionDep
-from triage_api.decisions import (
-    SECOND_OPINION,
-    CaseClosed,
-    DecisionError,
-    ask_second_opinion,
-    record_decision,
-)
+from triage_api.decisions import CaseClosed, DecisionError
 from triage_api.models import User
 from triage_api.security import has_role
 
@@ -94,28 +88,19 @@ def decide(
 ) -> dict[str, Any]:
     """Only the analyst holding the case's lease decides it (a supervisor may always)."""
     try:
-        held_by = claims.holder(session, case_id)
+        allowed = claims.may_decide(session, case_id, user)
     except claims.ClaimError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    if held_by != user.id and not has_role(user, "supervisor"):
+    if not allowed:
         raise HTTPException(status.HTTP_409_CONFLICT, f"claim case {case_id} before deciding it")
     try:
-        if body.outcome == SECOND_OPINION:
-            decision = ask_second_opinion(
-                session,
-                case_id=case_id,
-                user_id=user.id,
-                actor=f"user:{user.name}",
-                note=body.note,
-            )
-        else:
-            decision = record_decision(
-                session,
-                case_id=case_id,
-                user_id=user.id,
-                actor=f"user:{user.name}",
-                **body.model_dump(),
-            )
+        decision = decisions.decide(
+            session,
+            case_id=case_id,
+            user_id=user.id,
+            actor=f"user:{user.name}",
+            **body.model_dump(),
+        )
     except CaseClosed as exc:
         raise _conflict(exc) from None
     except DecisionError as exc:

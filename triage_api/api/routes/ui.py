@@ -15,18 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from triage_api import audit, claims, i18n, statistics, wellbeing
+from triage_api import audit, claims, decisions, i18n, statistics, wellbeing
 from triage_api.api import csrf
 from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
 from triage_api.config import get_settings
-from triage_api.decisions import (
-    OUTCOMES,
-    SECOND_OPINION,
-    DecisionError,
-    ask_second_opinion,
-    record_decision,
-)
+from triage_api.decisions import DecisionError
 from triage_api.models import HashList, KnownHash, User
 from triage_api.queue import ranked_cases
 from triage_api.ratelimit import RateLimiter, limiter_for
@@ -186,18 +180,16 @@ def claim_next(
     band: Annotated[str, Form(max_length=20)] = "",
     jurisdiction: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    csrf.check(request, form_csrf)
-    user = _staff(request, session)
+    user = _poster(request, session, form_csrf)
     if user is None:
         return _to("/ui/login")
     wanted = claims.QueueFilter(
         category=category or None, band=band or None, jurisdiction=jurisdiction or None
     )
     try:
-        found = claims.claim_next(session, user, wanted)
+        return _next_case(session, user, wanted)
     except claims.ClaimError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return _to(f"/ui/cases/{found.case_id}" if found else "/ui/queue?empty=1")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -249,15 +241,14 @@ def decide(
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Record the decision, then go straight to the next case (the queue when none waits)."""
-    csrf.check(request, form_csrf)
-    user = _staff(request, session)
+    user = _poster(request, session, form_csrf)
     if user is None:
         return _to("/ui/login")
     try:
-        held_by = claims.holder(session, case_id)
+        allowed = claims.may_decide(session, case_id, user)
     except claims.ClaimError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    if held_by != user.id and not has_role(user, "supervisor"):
+    if not allowed:
         return _case(
             request,
             session,
@@ -267,27 +258,13 @@ def decide(
             status_code=409,
         )
     try:
-        if outcome == SECOND_OPINION:
-            ask_second_opinion(
-                session,
-                case_id=case_id,
-                user_id=user.id,
-                actor=f"user:{user.name}",
-                note=note or None,
-            )
-            session.commit()
-            found = claims.claim_next(session, user)
-            return _to(f"/ui/cases/{found.case_id}" if found else "/ui/queue?empty=1")
-        if outcome not in OUTCOMES:
-            raise DecisionError(f"outcome must be one of {', '.join(OUTCOMES)}")
         if duplicate_of and not duplicate_of.strip().isdigit():
             raise DecisionError("“duplicate of” is a case number")
+        known = taxonomy().categories
         legal = legal_basis or (
-            taxonomy().categories[category].legal_basis
-            if outcome == "illegal" and category in taxonomy().categories
-            else ""
+            known[category].legal_basis if outcome == "illegal" and category in known else ""
         )
-        record_decision(
+        decisions.decide(
             session,
             case_id=case_id,
             user_id=user.id,
@@ -302,16 +279,28 @@ def decide(
         session.rollback()
         return _case(request, session, user, case_id, error=str(exc), status_code=422)
     session.commit()
-    found = claims.claim_next(session, user)
+    return _next_case(session, user)
+
+
+def _next_case(
+    session: SessionDep, user: User, wanted: claims.QueueFilter | None = None
+) -> Response:
+    """Claim the next case and open it; the queue, saying so, when none is free."""
+    found = claims.claim_next(session, user, wanted)
     return _to(f"/ui/cases/{found.case_id}" if found else "/ui/queue?empty=1")
+
+
+def _poster(request: Request, session: SessionDep, form_csrf: str) -> User | None:
+    """A form's sender: its CSRF token checked first (403), then the signed-in staff member."""
+    csrf.check(request, form_csrf)
+    return _staff(request, session)
 
 
 @router.post("/cases/{case_id}/release")
 def release(
     case_id: int, request: Request, session: SessionDep, form_csrf: CsrfField = ""
 ) -> Response:
-    csrf.check(request, form_csrf)
-    user = _staff(request, session)
+    user = _poster(request, session, form_csrf)
     if user is None:
         return _to("/ui/login")
     try:
