@@ -22,7 +22,8 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,32 @@ def fill(url: str, cases: int) -> None:
                     )
                 )
         conn.execute("ANALYZE cases")
+
+
+@contextmanager
+def queue_database(cases: int, pool_size: int | None = None) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database holding `cases` open cases, set as the hotline's
+    database for this process; dropped afterwards."""
+    name = f"hl_bench_{secrets.token_hex(4)}"
+    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ["HOTLINE_DATABASE_URL"] = url
+    if pool_size:
+        os.environ["HOTLINE_DB_POOL_SIZE"] = str(pool_size)
+    try:
+        from triage_api import config, db
+
+        config.get_settings.cache_clear()
+        db.upgrade()
+        started = time.perf_counter()
+        fill(url, cases)
+        print(f"{cases:,} open cases in PostgreSQL in {time.perf_counter() - started:.1f} s")
+        yield url
+        db.engine_for(url).dispose()
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def naive_claim(session, user, now):  # type: ignore[no-untyped-def]
@@ -160,22 +187,11 @@ def main() -> int:
     parser.add_argument("--analysts", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    name = f"hl_bench_{secrets.token_hex(4)}"
-    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://")
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ["HOTLINE_DATABASE_URL"] = url
-    os.environ["HOTLINE_DB_POOL_SIZE"] = str(args.analysts + 2)
-    try:
-        from triage_api import claims, config, db
+    with queue_database(args.cases, pool_size=args.analysts + 2):
+        from triage_api import claims
         from triage_api.db import session_factory
         from triage_api.security import add_user
 
-        config.get_settings.cache_clear()
-        db.upgrade()
-        started = time.perf_counter()
-        fill(url, args.cases)
-        print(f"{args.cases:,} open cases in PostgreSQL in {time.perf_counter() - started:.1f} s")
         with session_factory()() as session:
             users = [
                 add_user(session, name=f"analyst-{i}", role="analyst")[0]
@@ -200,10 +216,6 @@ def main() -> int:
         print(f"  ratio p99 baseline / served:      {base['p99'] / ours['p99']:.2f}x")
         met = "MET" if ours["p99"] <= 25 and ours["double"] == 0 else "NOT MET"
         print(f"  target p99 <= 25 ms with zero double claims: {met}")
-        db.engine_for(url).dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

@@ -12,20 +12,17 @@ run: `GET /api/v1/queue?limit=200` (the same ranking as JSON) and `GET /api/v1/h
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_claims import PG_ADMIN, fill  # noqa: E402
+from bench_claims import queue_database  # noqa: E402
 
 
 def timed(get, url: str, count: int) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -43,22 +40,13 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    name = f"hl_bench_{secrets.token_hex(4)}"
-    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://")
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ["HOTLINE_DATABASE_URL"] = url
-    try:
+    with queue_database(args.cases):
         from fastapi.testclient import TestClient
 
-        from triage_api import config, db
         from triage_api.api.app import create_app
         from triage_api.db import session_factory
         from triage_api.security import add_user
 
-        config.get_settings.cache_clear()
-        db.upgrade()
-        fill(url, args.cases)
         with session_factory()() as session:
             token = add_user(session, name="analyst", role="analyst")[1]
             session.commit()
@@ -82,10 +70,6 @@ def main() -> int:
             print(f"  {label:29s} {p50:7.1f} {p95:8.1f} {p99:8.1f}")
         ratio = np.percentile(page, 95) / np.percentile(json_queue, 95)
         print(f"\n  ratio p95 page / JSON API: {ratio:.2f}x")
-        db.engine_for(url).dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 
