@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -20,7 +21,6 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 200
 SESSION_HOURS = 12
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY = _HASHER.hash("never a password of anyone's")
 
 
 class UserError(ValueError):
@@ -69,6 +69,13 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.User
 
 
+@cache
+def _dummy_hash() -> str:
+    """What an unknown name is checked against, so it costs as much as a wrong password; made
+    on first use, not when every CLI command and worker imports this module."""
+    return _HASHER.hash("never a password of anyone's")
+
+
 def set_password(session: Session, user: User, password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise UserError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
@@ -80,7 +87,7 @@ def set_password(session: Session, user: User, password: str) -> None:
 def check_password(session: Session, name: str, password: str) -> User | None:
     """The active user with this name and password, else None (same work either way)."""
     user = session.scalar(sa.select(User).where(User.name == name.strip()))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
         _HASHER.verify(stored, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):
