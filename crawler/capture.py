@@ -60,6 +60,9 @@ CHROMIUM_ARGS = [
     "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,HttpsFirstModeV2ForTypicallySecureUsers",
 ]
 MAX_HTML_CHARS = 10_000_000
+# Seconds for late bodies and for closing the context; after a timeout the page may be hung.
+PATIENCE_S = 5.0
+HUNG_PATIENCE_S = 1.5
 MAX_TEXT_CHARS = 2_000_000
 SERIALIZE_HTML = """(limit) => {
   const doctype = document.doctype ? '<!DOCTYPE ' + document.doctype.name + '>\\n' : '';
@@ -302,11 +305,13 @@ class Capture:
                 result.outcome, result.error = "browser_error", _first_line(exc)
                 result.should_retry = True
             finally:
+                # After the wall clock a hung renderer may not answer: brief waits, then kill.
+                patience = HUNG_PATIENCE_S if result.outcome == "timeout" else PATIENCE_S
                 if recorder is not None:
                     with contextlib.suppress(Exception):
-                        await recorder.finish(5.0)  # bodies still arriving, before the context goes
+                        await recorder.finish(patience)  # late bodies, before the context goes
                 watchdog.cancel()
-                await self._close_context(context)
+                await self._close_context(context, patience)
                 result.finished_at = datetime.now(UTC)
             record_egress(proxy, result)
         if recorder is not None:
@@ -328,12 +333,12 @@ class Capture:
             await self._launch()
             return await self._new_context(proxy_url)
 
-    async def _close_context(self, context: BrowserContext | None) -> None:
+    async def _close_context(self, context: BrowserContext | None, patience: float) -> None:
         """Close the capture's context; a browser that does not answer is killed and replaced."""
         if context is None:
             return
         try:
-            await asyncio.wait_for(context.close(), 5)
+            await asyncio.wait_for(context.close(), patience)
         except Exception:
             await self._retire(force=True)
 
