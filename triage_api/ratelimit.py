@@ -11,7 +11,12 @@ from typing import Protocol
 
 
 class RateLimiter(Protocol):
-    def allow(self, client: str) -> bool: ...
+    def allow(self, client: str) -> bool:
+        """Count one more hit for the client; False (and not counted) when over the limit."""
+
+    def spent(self, client: str) -> bool:
+        """Whether the client is at the limit now, without counting a hit (failures-only limits
+        such as sign-in check first and count only what failed)."""
 
 
 class MemoryRateLimiter:
@@ -27,13 +32,21 @@ class MemoryRateLimiter:
         with self._lock:
             if len(self._hits) > 100_000:
                 self._hits.clear()
-            hits = self._hits.setdefault(client, deque())
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
+            hits = self._recent(client, now)
             if len(hits) >= self.limit:
                 return False
             hits.append(now)
             return True
+
+    def spent(self, client: str) -> bool:
+        with self._lock:
+            return len(self._recent(client, time.monotonic())) >= self.limit
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        hits = self._hits.setdefault(client, deque())
+        while hits and hits[0] <= now - self.window_s:
+            hits.popleft()
+        return hits
 
 
 class RedisRateLimiter:
@@ -71,6 +84,17 @@ class RedisRateLimiter:
         except redis.RedisError:
             return True
         return bool(allowed)
+
+    def spent(self, client: str) -> bool:
+        import redis
+
+        now_ms = int(time.time() * 1000)
+        key = f"hotline:ratelimit:{client}"
+        try:
+            count = self.client.zcount(key, now_ms - self.window_ms + 1, "+inf")
+        except redis.RedisError:
+            return False
+        return int(count) >= self.limit
 
 
 def limiter_for(url: str | None, limit: int, window_s: float) -> RateLimiter:
