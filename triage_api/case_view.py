@@ -12,11 +12,13 @@ from classifiers.nudity import MODEL_NAME as NUDITY_MODEL
 from classifiers.nudity import NUDE
 from triage_api.classify import UNAVAILABLE, stored
 from triage_api.config import get_settings
+from triage_api.decisions import OUTCOMES, history
 from triage_api.models import (
     Capture,
     CaptureMedia,
     Case,
     Classification,
+    Decision,
     HashList,
     KnownHash,
     Match,
@@ -42,6 +44,8 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
             HashList.name,
             HashList.trust,
             sa.func.coalesce(KnownHash.category, HashList.category).label("category"),
+            KnownHash.media_sha256.label("listed_from"),
+            KnownHash.withdrawn_at,
         )
         .join(KnownHash, KnownHash.id == Match.known_hash_id)
         .join(HashList, HashList.id == KnownHash.list_id)
@@ -53,6 +57,12 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
         sa.select(Report).where(Report.case_id == case_id).order_by(Report.id)
     )
     ready = case.stage == "ready"
+    media = _captured_media(session, capture.id) if capture else []
+    related = _related_cases(
+        session,
+        case_id,
+        {link.media.sha256 for link in media} | {m.listed_from for m in matches if m.listed_from},
+    )
     return {
         "id": case.id,
         "url": case.canonical_url,
@@ -79,7 +89,8 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
             }
             for r in reports
         ],
-        "capture": _capture(session, capture, rows) if capture else None,
+        "capture": _capture(capture, media, rows, related) if capture else None,
+        "decisions": history(session, case_id),
         "classifications": _classifications(rows),
         "family": family_of(session, case),
         "matches": [
@@ -91,6 +102,8 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
                 "list": m.name,
                 "trust": m.trust,
                 "category": m.category,
+                "withdrawn": m.withdrawn_at is not None,
+                "same_as": related.get(m.listed_from, []) if m.listed_from else [],
             }
             for m in matches
         ],
@@ -123,13 +136,61 @@ def _nudity_by_media(rows: list[Classification]) -> dict[str, dict[str, Any]]:
     return {}
 
 
-def _capture(session: Session, capture: Capture, rows: list[Classification]) -> dict[str, Any]:
-    nudity = _nudity_by_media(rows)
-    media = session.scalars(
-        sa.select(CaptureMedia)
-        .where(CaptureMedia.capture_id == capture.id)
-        .order_by(CaptureMedia.id)
+def _captured_media(session: Session, capture_id: int) -> list[CaptureMedia]:
+    return list(
+        session.scalars(
+            sa.select(CaptureMedia)
+            .where(CaptureMedia.capture_id == capture_id)
+            .order_by(CaptureMedia.id)
+        )
+    )
+
+
+def _related_cases(
+    session: Session, case_id: int, pictures: set[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per picture, the other cases that showed it and how they ended ("same as case 123")."""
+    if not pictures:
+        return {}
+    rows = session.execute(
+        sa.select(CaptureMedia.media_sha256, Case.id, Case.status)
+        .join(Capture, Capture.id == CaptureMedia.capture_id)
+        .join(Case, Case.id == Capture.case_id)
+        .where(CaptureMedia.media_sha256.in_(sorted(pictures)), Case.id != case_id)
+        .distinct()
+        .order_by(Case.id)
     ).all()
+    outcomes = _standing_outcomes(session, {row.id for row in rows})
+    related: dict[str, list[dict[str, Any]]] = {}
+    for sha, other, status in rows:
+        related.setdefault(sha, []).append(
+            {"case_id": other, "status": status, "outcome": outcomes.get(other)}
+        )
+    return related
+
+
+def _standing_outcomes(session: Session, case_ids: set[int]) -> dict[int, str]:
+    """Each case's decision in force (the latest closing or revising one)."""
+    if not case_ids:
+        return {}
+    latest = (
+        sa.select(sa.func.max(Decision.id))
+        .where(Decision.case_id.in_(sorted(case_ids)), Decision.outcome.in_(OUTCOMES))
+        .group_by(Decision.case_id)
+    )
+    rows = session.execute(
+        sa.select(Decision.case_id, Decision.outcome).where(Decision.id.in_(latest))
+    )
+    return {case_id: outcome for case_id, outcome in rows}
+
+
+def _capture(
+    capture: Capture,
+    media: list[CaptureMedia],
+    rows: list[Classification],
+    related: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    nudity = _nudity_by_media(rows)
     return {
         "id": capture.id,
         "requested_url": capture.requested_url,
@@ -165,6 +226,7 @@ def _capture(session: Session, capture: Capture, rows: list[Classification]) -> 
                 "height": link.media.height,
                 "hash_error": link.media.hash_error,
                 "nudity": nudity.get(link.media.sha256),
+                "also_in": related.get(link.media.sha256, []),
             }
             for link in media
         ],

@@ -333,6 +333,7 @@ def listed_hashes(session: Session, *, list_name: str | None = None) -> Iterator
             HashList.name,
         )
         .join(HashList, HashList.id == KnownHash.list_id)
+        .where(KnownHash.withdrawn_at.is_(None))
         .order_by(HashList.name, KnownHash.id)
     )
     if list_name is not None:
@@ -356,6 +357,7 @@ def export(session: Session, out: TextIO, *, fmt: str = "csv", list_name: str | 
 def list_summaries(session: Session) -> list[ListSummary]:
     counts = (
         sa.select(KnownHash.list_id, sa.func.count(KnownHash.id).label("n"))
+        .where(KnownHash.withdrawn_at.is_(None))
         .group_by(KnownHash.list_id)
         .subquery()
     )

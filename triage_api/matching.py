@@ -64,7 +64,7 @@ def find_hits(
                 HashList.category.label("list_category"),
             )
             .join(HashList, HashList.id == KnownHash.list_id)
-            .where(KnownHash.id.in_(chunk))
+            .where(KnownHash.id.in_(chunk), KnownHash.withdrawn_at.is_(None))
         )
     }
     hits = [

@@ -226,6 +226,8 @@ class KnownHash(Base):
     # The hotline's own media this hash came from, when an analyst's decision added it.
     media_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A revised decision takes its hashes back; the row stays for the matches that cite it.
+    withdrawn_at: Mapped[datetime | None]
     hash_list: Mapped[HashList] = relationship()
 
     __table_args__ = (
@@ -276,6 +278,11 @@ class Decision(Base):
     duplicate_of: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Verdicts per picture where a page holds several: [{sha256, outcome, category, legal_basis}].
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    # A supervisor's revision points at the decision it replaces and says why; rows never change.
+    revises_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class AuditEntry(Base):

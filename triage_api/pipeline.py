@@ -285,7 +285,11 @@ def score(case_id: int) -> bool:
                 )
                 .join(KnownHash, KnownHash.id == Match.known_hash_id)
                 .join(HashList, HashList.id == KnownHash.list_id)
-                .where(Match.case_id == case_id, HashList.kind == "known")
+                .where(
+                    Match.case_id == case_id,
+                    HashList.kind == "known",
+                    KnownHash.withdrawn_at.is_(None),  # a revised decision took it back
+                )
             )
         ]
         capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None

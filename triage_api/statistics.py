@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from triage_api.models import Case, Decision, Report, utcnow
 
@@ -65,10 +65,24 @@ def figures(session: Session, *, days: int = 30, now: datetime | None = None) ->
         per_day[str(name)][created.date()] += 1
     reports = {name: [counts[d] for d in span] for name, counts in per_day.items()}
 
+    # Time to decision runs to the first decision; the outcome is the one in force after revisions.
+    latest = aliased(Decision)
+    standing = (
+        sa.select(latest.outcome)
+        .where(latest.case_id == Case.id, latest.outcome.in_(CLOSING))
+        .order_by(latest.id.desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
     decided = session.execute(
-        sa.select(Decision.outcome, Decision.created_at, Case.created_at)
+        sa.select(standing, Decision.created_at, Case.created_at)
         .join(Case, Case.id == Decision.case_id)
-        .where(Decision.outcome.in_(CLOSING), Decision.created_at >= since)
+        .where(
+            Decision.outcome.in_(CLOSING),
+            Decision.revises_id.is_(None),
+            Decision.created_at >= since,
+        )
     ).all()
     outcomes = Counter(outcome for outcome, _, _ in decided)
     hours = np.array([(at - opened).total_seconds() / 3600 for _, at, opened in decided])

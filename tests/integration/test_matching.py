@@ -13,13 +13,14 @@ from classifiers.hashing import hash_media
 from classifiers.hashlist_formats import read_csv
 from crawler import sandbox_sites
 from crawler.evidence import EvidenceStore
+from tests.evidence_cases import case_with, staff
 from triage_api import config, db
 from triage_api.decisions import ALLOW_LIST, DecisionError, record_decision
 from triage_api.hashlists import get_or_create_list, import_rows
 from triage_api.known_index import KnownIndex
 from triage_api.matching import find_hits
 from triage_api.media_check import check_media, lookups
-from triage_api.models import Capture, CaptureMedia, Case, KnownHash, Match, Media, User
+from triage_api.models import Capture, Case, KnownHash, Match, Media
 
 pytestmark = pytest.mark.integration
 
@@ -121,48 +122,9 @@ def test_index_notices_a_row_committed_late_below_its_watermark(
     assert index.search("pdq", "f" * 64, 1) == [(top + 5, 0), (top + 2, 1)]
 
 
-def _case_with(data: bytes, url: str) -> int:
-    """A case whose capture holds one media file, hashed and checked as the pipeline does."""
-    settings = config.get_settings()
-    store = EvidenceStore(settings.evidence_dir)
-    sha256 = store.put(data)
-    hashes = hash_media(data)
-    with db.session_scope() as session:
-        case = Case(canonical_url=url, host=url.split("/")[2], open_key=url, stage="analyse")
-        session.add(case)
-        session.flush()
-        capture = Capture(case_id=case.id, requested_url=url)
-        session.add(capture)
-        session.flush()
-        if session.get(Media, sha256) is None:
-            session.add(Media(sha256=sha256, md5=hashes.md5, sha1=hashes.sha1, size=len(data)))
-            session.flush()
-        session.add(CaptureMedia(capture_id=capture.id, media_sha256=sha256, url=url + "i.jpg"))
-        case.last_capture_id = capture.id
-        session.flush()
-        media = [session.get(Media, sha256)]
-        check_media(
-            session,
-            case_id=case.id,
-            capture_id=capture.id,
-            media=media,  # type: ignore[arg-type]
-            store=store,
-            settings=settings,
-        )
-        return case.id
-
-
-def _analyst() -> int:
-    with db.session_scope() as session:
-        user = User(name="aigerim", role="analyst")
-        session.add(user)
-        session.flush()
-        return user.id
-
-
 def test_check_media_records_near_matches_with_their_view(database: str) -> None:
     partner_list()
-    case_id = _case_with(near_copy("mirror"), "http://ortaq-zhana.kz/")
+    case_id = case_with(near_copy("mirror"), "http://ortaq-zhana.kz/")
     with db.session_scope() as session:
         matches = session.execute(sa.select(Match.hash_type, Match.distance, Match.via)).all()
         stored = session.scalar(sa.select(Media))
@@ -189,13 +151,13 @@ def test_check_media_records_near_matches_with_their_view(database: str) -> None
 
 def test_confirmed_illegal_media_join_the_hotline_list_and_match_copies(database: str) -> None:
     picture = sandbox_sites.image_bytes("emblem-10.jpg")  # on no list yet
-    case_id = _case_with(picture, "http://first.kz/")
+    case_id = case_with(picture, "http://first.kz/")
     assert hits_for(picture) == []
     with db.session_scope() as session:
         record_decision(
             session,
             case_id=case_id,
-            user_id=_analyst(),
+            user_id=staff(),
             actor="aigerim",
             outcome="illegal",
             category="extremism",
@@ -215,11 +177,11 @@ def test_not_illegal_puts_media_on_the_allow_list_which_suppresses_near_matches(
 ) -> None:
     partner_list(perceptual_only=False)
     half = near_copy("half")
-    case_id = _case_with(half, "http://false-alarm.kz/")
+    case_id = case_with(half, "http://false-alarm.kz/")
     assert hits_for(half)  # the partner's hashes match the halved copy
     with db.session_scope() as session:
         record_decision(
-            session, case_id=case_id, user_id=_analyst(), actor="aigerim", outcome="not_illegal"
+            session, case_id=case_id, user_id=staff(), actor="aigerim", outcome="not_illegal"
         )
         kinds = session.scalars(
             sa.select(KnownHash.hash_type)
@@ -233,8 +195,8 @@ def test_not_illegal_puts_media_on_the_allow_list_which_suppresses_near_matches(
 
 
 def test_bad_decisions_are_refused(database: str) -> None:
-    case_id = _case_with(sandbox_sites.image_bytes("apples.jpg"), "http://bad.kz/")
-    analyst = _analyst()
+    case_id = case_with(sandbox_sites.image_bytes("apples.jpg"), "http://bad.kz/")
+    analyst = staff()
     with db.session_scope() as session:
         for outcome, category, message in (
             ("maybe", None, "outcome must be one of"),

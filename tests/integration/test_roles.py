@@ -28,6 +28,8 @@ MINIMUM = {
     ("POST", "/api/v1/cases/{case_id}/release"): "analyst",
     ("POST", "/api/v1/cases/{case_id}/decision"): "analyst",
     ("POST", "/api/v1/cases/{case_id}/reassign"): "supervisor",
+    ("POST", "/api/v1/cases/{case_id}/revision"): "supervisor",
+    ("GET", "/api/v1/cases/{case_id}/decisions"): "analyst",
     ("GET", "/api/v1/hashlists"): "supervisor",
     ("GET", "/api/v1/users"): "admin",
 }

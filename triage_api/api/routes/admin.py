@@ -32,7 +32,9 @@ def list_users(session: SessionDep, admin: CurrentAdmin) -> list[dict[str, Any]]
 def list_hashlists(session: SessionDep, supervisor: CurrentSupervisor) -> list[dict[str, Any]]:
     rows = session.execute(
         sa.select(HashList, sa.func.count(KnownHash.id))
-        .outerjoin(KnownHash, KnownHash.list_id == HashList.id)
+        .outerjoin(
+            KnownHash, sa.and_(KnownHash.list_id == HashList.id, KnownHash.withdrawn_at.is_(None))
+        )
         .group_by(HashList.id)
         .order_by(HashList.name)
     ).all()

@@ -1,4 +1,5 @@
-"""Review endpoints: claim the next case, keep or give back its lease, decide it, reassign it."""
+"""Review endpoints: claim the next case, keep or give back its lease, decide it, reassign it,
+and a supervisor's revision of a decision (with its reason; the history stays)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from triage_api import claims, decisions
 from triage_api.api.deps import CurrentAnalyst, CurrentSupervisor, SessionDep
-from triage_api.decisions import CaseClosed, DecisionError
-from triage_api.models import User
+from triage_api.decisions import CaseClosed, DecisionError, NothingToRevise
+from triage_api.models import Case, User
 from triage_api.security import has_role
 
 router = APIRouter(tags=["review"])
@@ -23,12 +24,33 @@ class ClaimRequest(BaseModel):
     source: str | None = Field(default=None, max_length=20)
 
 
+class MediaVerdictRequest(BaseModel):
+    """One picture's own verdict inside an illegal decision."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    outcome: Literal["illegal", "not_illegal"]
+    category: str | None = Field(default=None, max_length=40)
+    legal_basis: str | None = Field(default=None, max_length=2000)
+
+
 class DecisionRequest(BaseModel):
     outcome: Literal["illegal", "not_illegal", "duplicate", "forward", "second_opinion"]
     category: str | None = Field(default=None, max_length=40)
     legal_basis: str | None = Field(default=None, max_length=2000)
     duplicate_of: int | None = Field(default=None, ge=1)
     note: str | None = Field(default=None, max_length=4000)
+    media: list[MediaVerdictRequest] = Field(default_factory=list, max_length=500)
+
+    def verdicts(self) -> list[decisions.MediaVerdict]:
+        return [decisions.MediaVerdict(**m.model_dump()) for m in self.media]
+
+    def fields(self) -> dict[str, Any]:
+        return {**self.model_dump(exclude={"media"}), "media": self.verdicts()}
+
+
+class RevisionRequest(DecisionRequest):
+    outcome: Literal["illegal", "not_illegal", "duplicate", "forward"]
+    reason: str = Field(min_length=1, max_length=decisions.MAX_REASON)
 
 
 class ReassignRequest(BaseModel):
@@ -99,10 +121,45 @@ def decide(
             case_id=case_id,
             user_id=user.id,
             actor=f"user:{user.name}",
-            **body.model_dump(),
+            **body.fields(),
         )
     except CaseClosed as exc:
         raise _conflict(exc) from None
     except DecisionError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return {"decision": decision.id, "case_id": case_id, "outcome": decision.outcome}
+
+
+@router.post("/cases/{case_id}/revision")
+def revise(
+    case_id: int, body: RevisionRequest, session: SessionDep, supervisor: CurrentSupervisor
+) -> dict[str, Any]:
+    """A supervisor replaces the decision in force; earlier decisions stay in the history."""
+    if session.get(Case, case_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {case_id} does not exist")
+    try:
+        decision = decisions.revise_decision(
+            session,
+            case_id=case_id,
+            user_id=supervisor.id,
+            actor=f"user:{supervisor.name}",
+            **body.fields(),
+        )
+    except NothingToRevise as exc:
+        raise _conflict(exc) from None
+    except DecisionError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {
+        "decision": decision.id,
+        "case_id": case_id,
+        "outcome": decision.outcome,
+        "revises": decision.revises_id,
+    }
+
+
+@router.get("/cases/{case_id}/decisions")
+def decision_history(case_id: int, session: SessionDep, user: CurrentAnalyst) -> dict[str, Any]:
+    """Every decision, second opinion and revision of the case, oldest first."""
+    if session.get(Case, case_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {case_id} does not exist")
+    return {"case_id": case_id, "decisions": decisions.history(session, case_id)}

@@ -21,7 +21,7 @@ from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
 from triage_api.config import get_settings
 from triage_api.decisions import DecisionError
-from triage_api.models import HashList, KnownHash, User
+from triage_api.models import Case, HashList, KnownHash, User
 from triage_api.queue import ranked_cases
 from triage_api.ratelimit import RateLimiter, limiter_for
 from triage_api.scoring import BANDS
@@ -119,7 +119,7 @@ def login(
     limiter = login_limiter()
     address = client_address(request)
     keys = [f"login:addr:{address}"] + ([f"login:user:{name.strip().casefold()}"] if name else [])
-    if not all([limiter.allow(key) for key in keys]):
+    if any(limiter.spent(key) for key in keys):  # only failed attempts count
         return _page(
             request, "login.html", {"error": "Too many attempts; wait a few minutes."}, 429
         )
@@ -128,6 +128,8 @@ def login(
     else:
         user = check_password(session, name, password)
     if user is None or not has_role(user, "analyst"):
+        for key in keys:
+            limiter.allow(key)
         audit.record(session, actor=f"addr:{address}", action="ui.login_failed", name=name[:120])
         return _page(request, "login.html", {"error": "Those credentials are not valid."}, 401)
     audit.record(session, actor=f"user:{user.name}", action="ui.login")
@@ -222,6 +224,7 @@ def _case(
         "mine": held_by == user.id,
         "may_decide": detail["status"] == "open"
         and (held_by == user.id or has_role(user, "supervisor")),
+        "may_revise": detail["status"] == "decided" and has_role(user, "supervisor"),
         "categories": taxonomy().categories,
         "error": error,
     }
@@ -239,6 +242,7 @@ def decide(
     legal_basis: Annotated[str, Form(max_length=2000)] = "",
     duplicate_of: Annotated[str, Form(max_length=12)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
+    media: Annotated[list[str] | None, Form(max_length=200)] = None,
 ) -> Response:
     """Record the decision, then go straight to the next case (the queue when none waits)."""
     user = _poster(request, session, form_csrf)
@@ -258,28 +262,93 @@ def decide(
             status_code=409,
         )
     try:
-        if duplicate_of and not duplicate_of.strip().isdigit():
-            raise DecisionError("“duplicate of” is a case number")
-        known = taxonomy().categories
-        legal = legal_basis or (
-            known[category].legal_basis if outcome == "illegal" and category in known else ""
-        )
         decisions.decide(
             session,
             case_id=case_id,
             user_id=user.id,
             actor=f"user:{user.name}",
-            outcome=outcome,
-            category=(category or None) if outcome == "illegal" else None,
-            legal_basis=legal or None,
-            duplicate_of=int(duplicate_of) if duplicate_of.strip() else None,
-            note=note or None,
+            **_decision_fields(outcome, category, legal_basis, duplicate_of, note, media),
         )
     except DecisionError as exc:
         session.rollback()
         return _case(request, session, user, case_id, error=str(exc), status_code=422)
     session.commit()
     return _next_case(session, user)
+
+
+@router.post("/cases/{case_id}/revision")
+def revise(
+    case_id: int,
+    request: Request,
+    session: SessionDep,
+    outcome: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=decisions.MAX_REASON)] = "",
+    form_csrf: CsrfField = "",
+    category: Annotated[str, Form(max_length=40)] = "",
+    legal_basis: Annotated[str, Form(max_length=2000)] = "",
+    duplicate_of: Annotated[str, Form(max_length=12)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+    media: Annotated[list[str] | None, Form(max_length=200)] = None,
+) -> Response:
+    """A supervisor's revision of the decision in force, with the reason; back to the case."""
+    user = _poster(request, session, form_csrf)
+    if user is None:
+        return _to("/ui/login")
+    if not has_role(user, "supervisor"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor revises a decision")
+    try:
+        decisions.revise_decision(
+            session,
+            case_id=case_id,
+            user_id=user.id,
+            actor=f"user:{user.name}",
+            reason=reason,
+            **_decision_fields(outcome, category, legal_basis, duplicate_of, note, media),
+        )
+    except DecisionError as exc:
+        session.rollback()
+        if session.get(Case, case_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}") from None
+        return _case(request, session, user, case_id, error=str(exc), status_code=422)
+    session.commit()
+    return _to(f"/ui/cases/{case_id}")
+
+
+def _decision_fields(
+    outcome: str,
+    category: str,
+    legal_basis: str,
+    duplicate_of: str,
+    note: str,
+    media: list[str] | None,
+) -> dict[str, Any]:
+    """A decision form's fields as `decisions.decide` takes them; DecisionError when malformed."""
+    if duplicate_of and not duplicate_of.strip().isdigit():
+        raise DecisionError("“duplicate of” is a case number")
+    illegal = outcome == "illegal"
+    return {
+        "outcome": outcome,
+        "category": (category or None) if illegal else None,
+        "legal_basis": (legal_basis or None) if illegal else None,
+        "duplicate_of": int(duplicate_of) if duplicate_of.strip() else None,
+        "note": note or None,
+        "media": _media_verdicts(media or []) if illegal else [],
+    }
+
+
+def _media_verdicts(values: list[str]) -> list[decisions.MediaVerdict]:
+    """Per-picture selects send `sha256|follow`, `sha256|not_illegal` or `sha256|illegal:drugs`;
+    a picture that follows the case needs no verdict of its own."""
+    verdicts = []
+    for value in values:
+        sha, _, verdict = value.partition("|")
+        if verdict == "follow":
+            continue
+        outcome, _, category = verdict.partition(":")
+        if outcome not in decisions.LISTED or len(sha) != 64:
+            raise DecisionError(f"a picture's verdict is malformed: {value[:80]!r}")
+        verdicts.append(decisions.MediaVerdict(sha, outcome, category or None))
+    return verdicts
 
 
 def _next_case(
