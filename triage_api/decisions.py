@@ -27,6 +27,7 @@ from triage_api.models import (
     Decision,
     HashList,
     KnownHash,
+    Match,
     Media,
     User,
     utcnow,
@@ -53,6 +54,15 @@ class CaseClosed(DecisionError):
 
 class NothingToRevise(DecisionError):
     """The case is still open: it gets a decision, not a revision."""
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A revision, and the open cases whose known-material matches it took back: they are back
+    in the scoring stage, to be queued for scoring once the transaction commits."""
+
+    decision: Decision
+    rescore: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +135,7 @@ def revise_decision(
     duplicate_of: int | None = None,
     note: str | None = None,
     media: Sequence[MediaVerdict] = (),
-) -> Decision:
+) -> Revision:
     """A supervisor replaces the standing decision of a decided case; the history stays.
 
     The hashes the case had listed are withdrawn (kept, so earlier matches still cite them), the
@@ -144,7 +154,7 @@ def revise_decision(
     standing = standing_decision(session, case_id)
     if case.status != "decided" or standing is None:
         raise NothingToRevise(f"case {case_id} has no decision to revise")
-    withdrawn = _withdraw(session, case_id)
+    withdrawn, taken_back = _withdraw(session, case_id)
     decision = Decision(
         case_id=case_id,
         user_id=user_id,
@@ -161,6 +171,7 @@ def revise_decision(
     session.flush()
     added = list_case_media(session, decision)
     relisted = _relist_others(session, case_id, withdrawn)
+    rescore = _back_to_scoring(session, taken_back)
     audit.record(
         session,
         actor=actor,
@@ -174,8 +185,9 @@ def revise_decision(
         hashes_withdrawn=len(withdrawn),
         hashes_listed=added,
         relisted_for_other_cases=relisted,
+        rescored_cases=rescore,
     )
-    return decision
+    return Revision(decision, rescore)
 
 
 def decide(
@@ -438,25 +450,46 @@ def _hotline_lists() -> sa.Select[Any]:
     )
 
 
-def _withdraw(session: Session, case_id: int) -> set[str]:
-    """Take back every hash the case put on the hotline's lists; the pictures they came from."""
+def _withdraw(session: Session, case_id: int) -> tuple[set[str], list[int]]:
+    """Take back every hash the case put on the hotline's lists: the pictures they came from
+    and the hashes' ids."""
     mine = sa.and_(
         KnownHash.note == _owner(case_id),
         KnownHash.withdrawn_at.is_(None),
         KnownHash.list_id.in_(_hotline_lists()),
     )
-    pictures = {
-        sha
-        for sha in session.scalars(sa.select(KnownHash.media_sha256).where(mine).distinct())
-        if sha is not None
-    }
+    rows = session.execute(sa.select(KnownHash.id, KnownHash.media_sha256).where(mine)).all()
+    pictures = {sha for _, sha in rows if sha is not None}
     session.execute(
         sa.update(KnownHash)
         .where(mine)
         .values(withdrawn_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return pictures
+    return pictures, [known for known, _ in rows]
+
+
+def _back_to_scoring(session: Session, known_ids: list[int]) -> list[int]:
+    """Open, scored cases that matched a withdrawn hash go back to scoring: their band may fall.
+    A hash listed again by another case still counts when they are scored again."""
+    if not known_ids:
+        return []
+    matched = sa.select(Match.case_id).where(Match.known_hash_id.in_(known_ids))
+    cases = list(
+        session.scalars(
+            sa.select(Case.id)
+            .where(Case.id.in_(matched), Case.status == "open", Case.stage == "ready")
+            .order_by(Case.id)
+        )
+    )
+    if cases:
+        session.execute(
+            sa.update(Case)
+            .where(Case.id.in_(cases), Case.stage == "ready")
+            .values(stage="score", stage_since=utcnow(), stage_attempts=0)
+            .execution_options(synchronize_session=False)
+        )
+    return cases
 
 
 def _relist_others(session: Session, case_id: int, pictures: set[str]) -> int:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from crawler import sandbox_sites
 from tests.evidence_cases import case_with, staff
-from triage_api import config, db
+from triage_api import config, db, pipeline
 from triage_api.api.app import create_app
 from triage_api.case_view import case_detail
 from triage_api.decisions import (
@@ -21,6 +21,7 @@ from triage_api.decisions import (
     DecisionError,
     MediaVerdict,
     NothingToRevise,
+    Revision,
     history,
     record_decision,
     revise_decision,
@@ -74,14 +75,14 @@ def decide(case_id: int, user_id: int, outcome: str, **fields: object) -> int:
         ).id
 
 
-def revise(case_id: int, user_id: int, outcome: str, **fields: object) -> Decision:
+def revise(case_id: int, user_id: int, outcome: str, **fields: object) -> Revision:
     with db.session_scope() as session:
         fields.setdefault("reason", "second look at the pictures")
-        decision = revise_decision(
+        revision = revise_decision(
             session, case_id=case_id, user_id=user_id, actor="user:boss", outcome=outcome, **fields
         )
-        session.expunge(decision)
-        return decision
+        session.expunge(revision.decision)
+        return revision
 
 
 def test_each_picture_of_a_page_can_get_its_own_verdict(database: str) -> None:
@@ -158,7 +159,7 @@ def test_a_revision_withdraws_the_hashes_and_keeps_the_history(database: str) ->
     first = decide(case_id, analyst, "illegal", category="extremism")
     assert lists_matching(BORDERED) == {"hotline-confirmed-extremism"}
 
-    revised = revise(case_id, boss, "not_illegal", reason="a museum's photo of a flag")
+    revised = revise(case_id, boss, "not_illegal", reason="a museum's photo of a flag").decision
     assert revised.revises_id == first and revised.reason == "a museum's photo of a flag"
     assert lists_matching(BORDERED) == set()  # the allow-list now suppresses the near copy
     confirmed = listed("hotline-confirmed-extremism", EMBLEM)
@@ -330,3 +331,27 @@ def test_the_ui_decides_pictures_one_by_one(database: str) -> None:
     assert decided.status_code == 303
     assert "sha256" in listed("hotline-confirmed-drugs", APPLES)
     assert "sha256" in listed("hotline-confirmed-extremism", EMBLEM)
+
+
+def test_open_cases_that_matched_a_withdrawn_hash_are_scored_again(database: str) -> None:
+    origin = case_with(EMBLEM, "http://origin.kz/")
+    boss = staff("boss", "supervisor")
+    decide(origin, boss, "illegal", category="extremism")
+    copy = case_with(BORDERED, "http://copy.kz/")
+    with db.session_scope() as session:
+        session.execute(sa.update(Case).where(Case.id == copy).values(stage="score"))
+    assert pipeline.score(copy)
+    with db.session_scope() as session:
+        before = session.get(Case, copy)
+        assert before is not None and before.band == 3  # confirmed-likely through the match
+
+    revision = revise(origin, boss, "not_illegal", reason="a museum's photo")
+    assert revision.rescore == [copy]
+    with db.session_scope() as session:
+        waiting = session.get(Case, copy)
+        assert waiting is not None and waiting.stage == "score"
+    assert pipeline.score(copy)
+    with db.session_scope() as session:
+        after = session.get(Case, copy)
+        assert after is not None and after.stage == "ready" and after.band < 3
+        assert not any("hotline-confirmed" in r["text"] for r in after.reasons)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from pydantic import BaseModel, Field
 
 from triage_api import claims, decisions
@@ -13,6 +13,7 @@ from triage_api.api.deps import CurrentAnalyst, CurrentSupervisor, SessionDep
 from triage_api.decisions import CaseClosed, DecisionError, NothingToRevise
 from triage_api.models import Case, User
 from triage_api.security import has_role
+from triage_api.tasks import enqueue
 
 router = APIRouter(tags=["review"])
 
@@ -132,13 +133,18 @@ def decide(
 
 @router.post("/cases/{case_id}/revision")
 def revise(
-    case_id: int, body: RevisionRequest, session: SessionDep, supervisor: CurrentSupervisor
+    case_id: int,
+    body: RevisionRequest,
+    session: SessionDep,
+    supervisor: CurrentSupervisor,
+    after_commit: BackgroundTasks,
 ) -> dict[str, Any]:
-    """A supervisor replaces the decision in force; earlier decisions stay in the history."""
+    """A supervisor replaces the decision in force; earlier decisions stay in the history.
+    Open cases that matched hashes the revision took back are scored again."""
     if session.get(Case, case_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {case_id} does not exist")
     try:
-        decision = decisions.revise_decision(
+        revision = decisions.revise_decision(
             session,
             case_id=case_id,
             user_id=supervisor.id,
@@ -149,11 +155,14 @@ def revise(
         raise _conflict(exc) from None
     except DecisionError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    for other in revision.rescore:
+        after_commit.add_task(enqueue, "score", other)
     return {
-        "decision": decision.id,
+        "decision": revision.decision.id,
         "case_id": case_id,
-        "outcome": decision.outcome,
-        "revises": decision.revises_id,
+        "outcome": revision.decision.outcome,
+        "revises": revision.decision.revises_id,
+        "rescoring": revision.rescore,
     }
 
 

@@ -33,6 +33,7 @@ from triage_api.security import (
     open_browser_session,
     user_for_token,
 )
+from triage_api.tasks import enqueue
 from triage_api.taxonomy import taxonomy
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -297,7 +298,7 @@ def revise(
     if not has_role(user, "supervisor"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor revises a decision")
     try:
-        decisions.revise_decision(
+        revision = decisions.revise_decision(
             session,
             case_id=case_id,
             user_id=user.id,
@@ -311,6 +312,8 @@ def revise(
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}") from None
         return _case(request, session, user, case_id, error=str(exc), status_code=422)
     session.commit()
+    for other in revision.rescore:
+        enqueue("score", other)
     return _to(f"/ui/cases/{case_id}")
 
 
