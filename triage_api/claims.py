@@ -179,6 +179,29 @@ def release(session: Session, case_id: int, user: User) -> None:
     )
 
 
+def release_held(session: Session, user: User, *, by: User) -> list[int]:
+    """Give back every case `user` holds (a supervisor disabling them); the cases' ids."""
+    freed = [
+        row[0]
+        for row in session.execute(
+            sa.update(Case)
+            .where(Case.claimed_by == user.id, Case.status == "open")
+            .values(claimed_by=None, lease_until=None)
+            .returning(Case.id)
+            .execution_options(synchronize_session=False)
+        )
+    ]
+    for case_id in sorted(freed):
+        audit.record(
+            session,
+            actor=f"user:{by.name}",
+            action="case.released",
+            subject=f"case:{case_id}",
+            held_by=user.name,
+        )
+    return sorted(freed)
+
+
 def reassign(
     session: Session, case_id: int, to: User, by: User, *, now: datetime | None = None
 ) -> Claim:

@@ -30,6 +30,7 @@ KEEP_ERRORS = 1000  # bad rows remembered in full; the rest are only counted
 TRUST_LEVELS = ("trusted", "untrusted")
 # "known": known material, a match raises the case; "allow": confirmed not illegal, suppresses.
 LIST_KINDS = ("known", "allow")
+MAX_LIST_NOTE = 2000
 
 
 class HashListError(ValueError):
@@ -145,6 +146,31 @@ def get_or_create_list(
     )[0]
 
 
+def change_list(
+    session: Session, *, list_id: int, trust: str, note: str | None, actor: str
+) -> HashList:
+    """Set a list's trust and note (audited with what changed); HashListError when refused."""
+    if trust not in TRUST_LEVELS:
+        raise HashListError(f"trust must be one of {', '.join(TRUST_LEVELS)}")
+    if note is not None and len(note) > MAX_LIST_NOTE:
+        raise HashListError(f"a list's note has at most {MAX_LIST_NOTE} characters")
+    found = session.get(HashList, list_id)
+    if found is None:
+        raise HashListError(f"there is no hash list with id {list_id}")
+    changed = {
+        what: [getattr(found, what), value]
+        for what, value in (("trust", trust), ("note", note or None))
+        if getattr(found, what) != value
+    }
+    for what, (_, value) in changed.items():
+        setattr(found, what, value)
+    if changed:
+        audit.record(
+            session, actor=actor, action="hashlist.changed", subject=f"list:{found.name}", **changed
+        )
+    return found
+
+
 def _check_metadata(
     *, name: str, category: str, source: str | None, trust: str | None, kind: str | None
 ) -> None:
@@ -171,6 +197,7 @@ def import_rows(
     hash_list: HashList,
     skip_bad: bool = False,
     progress: Callable[[int], None] | None = None,
+    actor: str = "cli",
 ) -> ImportResult:
     """Insert rows in batches; on any bad row without `skip_bad`, roll back and report them all.
 
@@ -215,7 +242,7 @@ def import_rows(
     result.present = good - result.added
     audit.record(
         session,
-        actor="cli",
+        actor=actor,
         action="hashlist.imported",
         subject=f"list:{hash_list.name}",
         added=result.added,
@@ -352,6 +379,19 @@ def export(session: Session, out: TextIO, *, fmt: str = "csv", list_name: str | 
     ):
         raise HashListError(f"there is no hash list named '{list_name}'")
     return WRITERS[fmt](out, listed_hashes(session, list_name=list_name))
+
+
+def lists_with_counts(session: Session) -> list[tuple[HashList, int]]:
+    """Every list with the hashes in force on it (withdrawn ones are not counted)."""
+    rows = session.execute(
+        sa.select(HashList, sa.func.count(KnownHash.id))
+        .outerjoin(
+            KnownHash, sa.and_(KnownHash.list_id == HashList.id, KnownHash.withdrawn_at.is_(None))
+        )
+        .group_by(HashList.id)
+        .order_by(HashList.name)
+    ).all()
+    return [(hash_list, count) for hash_list, count in rows]
 
 
 def list_summaries(session: Session) -> list[ListSummary]:

@@ -76,20 +76,21 @@ class Score:
 def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
     reasons: list[Reason] = []
     band = 0
-    category = _most_severe(inputs.claimed_categories, settings)
+    weights = settings.severities()
+    category = _most_severe(inputs.claimed_categories, weights)
     trusted = [m for m in inputs.matches if m.trust == "trusted"]
     if trusted:
         band = 3
         names = ", ".join(sorted({m.describe() for m in _nearest(trusted)}))
         reasons.append(_reason("known_match", settings.points_known_match, f"on list {names}"))
-        category = _most_severe([m.category for m in trusted], settings) or category
+        category = _most_severe([m.category for m in trusted], weights) or category
     elif inputs.matches:
         band = max(band, 2)
         names = ", ".join(sorted({m.list_name for m in inputs.matches}))
         reasons.append(
             _reason("known_match", settings.points_known_match / 4, f"on untrusted list {names}")
         )
-    severity = settings.severity.get(category or "", 0.0)
+    severity = weights.get(category or "", 0.0)
     if severity:
         reasons.append(
             _reason(
@@ -99,12 +100,12 @@ def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
             )
         )
         band = max(band, 1)
-    signal = _strongest(inputs.signals, settings)
+    signal = _strongest(inputs.signals, settings, weights)
     if signal is not None:
         likely = signal.probability >= settings.classifier_likely
         band = max(band, 2 if likely else 1)
         category = category or signal.category
-        weight = settings.severity.get(signal.category, 0.0) * signal.probability
+        weight = weights.get(signal.category, 0.0) * signal.probability
         reasons.append(
             _reason("classifier", weight * settings.points_per_severity, signal.describe())
         )
@@ -160,22 +161,24 @@ def _nearest(matches: list[KnownMatch]) -> list[KnownMatch]:
     return list(best.values())
 
 
-def _strongest(signals: list[ModelSignal], settings: Settings) -> ModelSignal | None:
+def _strongest(
+    signals: list[ModelSignal], settings: Settings, weights: dict[str, float]
+) -> ModelSignal | None:
     """The signal weighing most (severity × probability) among those sure enough to count."""
     counted = [s for s in signals if s.probability >= settings.classifier_possible]
     if not counted:
         return None
     return max(
         counted,
-        key=lambda s: (settings.severity.get(s.category, 0.0) * s.probability, s.category),
+        key=lambda s: (weights.get(s.category, 0.0) * s.probability, s.category),
     )
 
 
-def _most_severe(categories: list[str | None], settings: Settings) -> str | None:
+def _most_severe(categories: list[str | None], weights: dict[str, float]) -> str | None:
     known = [c for c in categories if c]
     if not known:
         return None
-    return max(known, key=lambda c: (settings.severity.get(c, 0.0), c))
+    return max(known, key=lambda c: (weights.get(c, 0.0), c))
 
 
 def _reason(code: str, points: float, text: str) -> Reason:

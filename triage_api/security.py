@@ -117,5 +117,16 @@ def close_browser_session(session: Session, token: str) -> None:
         )
 
 
+def revoke_tokens(session: Session, user: User, *, browser_only: bool = False) -> int:
+    """Revoke the user's live tokens: sign-ins only, or their API tokens too; how many."""
+    query = sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if browser_only:
+        query = query.where(ApiToken.expires_at.is_not(None))
+    revoked = session.execute(
+        query.values(revoked_at=datetime.now(UTC)).execution_options(synchronize_session=False)
+    )
+    return int(getattr(revoked, "rowcount", 0) or 0)
+
+
 def has_role(user: User, minimum: str) -> bool:
     return ROLE_RANK.get(user.role, -1) >= ROLE_RANK[minimum]

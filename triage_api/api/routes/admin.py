@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 
 from triage_api.api.deps import CurrentAdmin, CurrentSupervisor, SessionDep
-from triage_api.models import HashList, KnownHash, User
+from triage_api.hashlists import lists_with_counts
+from triage_api.models import User
 
 router = APIRouter(tags=["administration"])
 
@@ -30,14 +31,6 @@ def list_users(session: SessionDep, admin: CurrentAdmin) -> list[dict[str, Any]]
 
 @router.get("/hashlists")
 def list_hashlists(session: SessionDep, supervisor: CurrentSupervisor) -> list[dict[str, Any]]:
-    rows = session.execute(
-        sa.select(HashList, sa.func.count(KnownHash.id))
-        .outerjoin(
-            KnownHash, sa.and_(KnownHash.list_id == HashList.id, KnownHash.withdrawn_at.is_(None))
-        )
-        .group_by(HashList.id)
-        .order_by(HashList.name)
-    ).all()
     return [
         {
             "name": h.name,
@@ -46,5 +39,5 @@ def list_hashlists(session: SessionDep, supervisor: CurrentSupervisor) -> list[d
             "trust": h.trust,
             "hashes": count,
         }
-        for h, count in rows
+        for h, count in lists_with_counts(session)
     ]

@@ -1,5 +1,6 @@
 """The analysts' pages: sign in, the ranked queue, claim the next case, review it with blurred
-evidence, decide it (keyboard shortcuts in `static/app.js`) and move on to the next one.
+evidence, decide it (keyboard shortcuts in `static/app.js`) and move on to the next one. The
+supervisor page and its forms are in `supervise.py`, which shares the helpers here.
 
 Every form carries the CSRF token (`triage_api/api/csrf.py`); every POST checks it first.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -21,7 +21,7 @@ from triage_api.api.deps import SESSION_COOKIE, SessionDep, client_address
 from triage_api.case_view import case_detail
 from triage_api.config import get_settings
 from triage_api.decisions import DecisionError
-from triage_api.models import Case, HashList, KnownHash, User
+from triage_api.models import Case, User
 from triage_api.queue import ranked_cases
 from triage_api.ratelimit import RateLimiter, limiter_for
 from triage_api.scoring import BANDS
@@ -400,23 +400,3 @@ def stats_page(request: Request, session: SessionDep) -> Response:
     found = statistics.figures(session)
     context = {"user": user, "figures": found, "bars": found.stacked_bars()}
     return _page(request, "stats.html", context, session=session)
-
-
-@router.get("/supervisor", response_class=HTMLResponse)
-def supervisor_page(request: Request, session: SessionDep) -> Response:
-    user = _supervisor(request, session)
-    if isinstance(user, Response):
-        return user
-    context = {
-        "user": user,
-        "users": session.scalars(sa.select(User).order_by(User.name)).all(),
-        "exposure_by_analyst": wellbeing.exposure_by_analyst(session),
-        "hash_lists": session.execute(
-            sa.select(HashList, sa.func.count(KnownHash.id))
-            .outerjoin(KnownHash, KnownHash.list_id == HashList.id)
-            .group_by(HashList.id)
-            .order_by(HashList.name)
-        ).all(),
-        "taxonomy": taxonomy(),
-    }
-    return _page(request, "supervisor.html", context, session=session)
