@@ -448,6 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_classify_commands(sub, add)
 
+    from triage_api.cli_forwarding import add_commands as add_forwarding_commands
+
+    add_forwarding_commands(sub, add)
+
     hashlist = sub.add_parser("hashlist", help="hash lists: import, export, list").add_subparsers(
         dest="hashlist_command", required=True
     )
