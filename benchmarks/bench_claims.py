@@ -10,6 +10,10 @@ through `record_decision` (audit entry included), and claims again. Measured per
 (p50, p99, commit included); overall: claims per second and double claims (a case claimed by two
 analysts; must be 0). Baseline in the same run: the usual first attempt, `SELECT` the best free
 case then a compare-and-set `UPDATE` that looks again when another analyst was faster.
+Two loads: *saturated* (every analyst claims again the moment a decision is stored: the two
+cores do nothing else, so latency is mostly waiting for a core) and *paced* (each analyst looks
+at the case for a random while, exponential with mean `--think` seconds, before deciding: 20
+analysts at a 1 s mean are still far more than people click, but the queue is not CPU-bound).
 Target of issue 6: p99 claim latency <= 25 ms. The database is dropped at the end.
 """
 
@@ -127,8 +131,9 @@ def naive_claim(session, user, now):  # type: ignore[no-untyped-def]
     return None
 
 
-def _analyst(claim: Callable, user: object, stop: float, out: object) -> None:  # type: ignore[type-arg]
-    """One analyst in its own process (as behind separate API workers): claim, decide, repeat."""
+def _analyst(claim: Callable, user: object, stop: float, think: float, out: object) -> None:  # type: ignore[type-arg]
+    """One analyst in its own process (as behind separate API workers): claim, look at the case
+    for a while (`think` seconds on average; none when 0), decide, repeat."""
     from triage_api import db
     from triage_api.db import session_factory
     from triage_api.decisions import record_decision
@@ -138,6 +143,7 @@ def _analyst(claim: Callable, user: object, stop: float, out: object) -> None:  
     latencies: list[float] = []
     taken: list[int] = []
     factory = session_factory()
+    rng = np.random.default_rng(os.getpid())
     while time.monotonic() < stop:
         with factory() as session:
             started = time.perf_counter()
@@ -147,6 +153,8 @@ def _analyst(claim: Callable, user: object, stop: float, out: object) -> None:  
             if got is None:
                 break
             taken.append(got.case_id)
+            if think:
+                time.sleep(min(rng.exponential(think), 10 * think))
             record_decision(
                 session,
                 case_id=got.case_id,
@@ -158,11 +166,11 @@ def _analyst(claim: Callable, user: object, stop: float, out: object) -> None:  
     out.put((latencies, taken))  # type: ignore[attr-defined]
 
 
-def run(claim: Callable, users: list, seconds: float) -> dict[str, object]:  # type: ignore[type-arg]
+def run(claim: Callable, users: list, seconds: float, think: float = 0.0) -> dict[str, object]:  # type: ignore[type-arg]
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     stop = time.monotonic() + seconds
-    workers = [context.Process(target=_analyst, args=(claim, u, stop, out)) for u in users]
+    workers = [context.Process(target=_analyst, args=(claim, u, stop, think, out)) for u in users]
     started = time.perf_counter()
     for w in workers:
         w.start()
@@ -186,6 +194,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--analysts", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--think", type=float, default=1.0, help="paced load: mean seconds")
     args = parser.parse_args()
     with queue_database(args.cases, pool_size=args.analysts + 2):
         from triage_api import claims
@@ -201,21 +210,28 @@ def main() -> int:
             for user in users:
                 session.refresh(user)
                 session.expunge(user)
-        print(f"{args.analysts} analysts, {args.seconds:.0f} s each way: claim, decide, repeat\n")
-        ours = run(claims.claim_next, users, args.seconds)
-        base = run(naive_claim, users, args.seconds)
-        print("                              claims/s   p50 ms   p99 ms   double claims")
-        for label, r in (("SKIP LOCKED (served)", ours), ("select + compare-and-set", base)):
-            print(
-                f"  {label:26s} {r['per_second']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f}"
-                f"   {r['double']}"
-            )
-        print(
-            f"\n  ratio claims/s served / baseline: {ours['per_second'] / base['per_second']:.2f}x"
-        )
-        print(f"  ratio p99 baseline / served:      {base['p99'] / ours['p99']:.2f}x")
-        met = "MET" if ours["p99"] <= 25 and ours["double"] == 0 else "NOT MET"
-        print(f"  target p99 <= 25 ms with zero double claims: {met}")
+        print(f"{args.analysts} analysts, {args.seconds:.0f} s per run: claim, decide, repeat\n")
+        runs = {
+            "saturated": (
+                run(claims.claim_next, users, args.seconds),
+                run(naive_claim, users, args.seconds),
+            ),
+            f"paced, {args.think:g} s mean look": (
+                run(claims.claim_next, users, args.seconds, args.think),
+                run(naive_claim, users, args.seconds, args.think),
+            ),
+        }
+        print("                                 claims/s   p50 ms   p99 ms   double claims")
+        for load, (ours, base) in runs.items():
+            print(f"  {load}")
+            for label, r in (("SKIP LOCKED (served)", ours), ("select + compare-and-set", base)):
+                print(
+                    f"    {label:27s} {r['per_second']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f}"
+                    f"   {r['double']}"
+                )
+            print(f"    ratio p99 baseline / served: {base['p99'] / ours['p99']:.2f}x")
+            met = "MET" if ours["p99"] <= 25 and ours["double"] == 0 else "NOT MET"
+            print(f"    target p99 <= 25 ms with zero double claims: {met}")
     return 0
 
 

@@ -148,14 +148,38 @@ def _record_document(exchange: Exchange, result: CaptureResult) -> None:
     except LookupError:
         html = exchange.body.decode("utf-8", "replace")
     result.html = html[:MAX_BODY_CHARS]
+    result.title, result.text = page_text(result.html)
+
+
+def page_text(html: str) -> tuple[str | None, str]:
+    """Title and visible text of an HTML document as the light fetch reads them, so a page
+    stored earlier can be compared with what a recheck reads now, word for word."""
     parser = _TextAndTitle()
     try:
-        parser.feed(result.html)
+        parser.feed(html[:MAX_BODY_CHARS])
         parser.close()
     except (AssertionError, ValueError):  # HTMLParser on very broken markup
         pass
-    result.title = " ".join("".join(parser.title).split())[:2000] or None
-    result.text = "\n".join(parser.parts)[:2_000_000]
+    title = " ".join("".join(parser.title).split())[:2000] or None
+    return title, "\n".join(parser.parts)[:2_000_000]
+
+
+async def light_fetch_many(
+    urls: list[str],
+    *,
+    policy: EgressPolicy | None = None,
+    limits: CaptureLimits | None = None,
+    concurrency: int = 16,
+) -> list[CaptureResult]:
+    """Fetch many pages at once (rechecks come in batches); results in the order of `urls`.
+    Each fetch still has its own egress point and limits."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(url: str) -> CaptureResult:
+        async with gate:
+            return await light_fetch(url, policy=policy, limits=limits)
+
+    return list(await asyncio.gather(*(one(url) for url in urls)))
 
 
 def fetch_url(url: str, **options: Any) -> CaptureResult:

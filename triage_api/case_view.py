@@ -26,6 +26,7 @@ from triage_api.models import (
 )
 from triage_api.page_families import family_of
 from triage_api.scoring import BANDS, current_points, waiting_reason
+from triage_api.takedown_view import takedown_detail
 
 
 def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
@@ -91,6 +92,7 @@ def case_detail(session: Session, case_id: int) -> dict[str, Any] | None:
         ],
         "capture": _capture(capture, media, rows, related) if capture else None,
         "decisions": history(session, case_id),
+        "takedown": takedown_detail(session, case_id),
         "classifications": _classifications(rows),
         "family": family_of(session, case),
         "matches": [

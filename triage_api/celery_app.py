@@ -40,7 +40,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend": None,
         "task_time_limit": settings.task_hard_limit_s,
         "task_default_queue": ANALYSIS_QUEUE,
-        "task_routes": {"hotline.capture": {"queue": CAPTURE_QUEUE}},
+        "task_routes": {
+            "hotline.capture": {"queue": CAPTURE_QUEUE},
+            "hotline.recheck_full": {"queue": CAPTURE_QUEUE},
+        },
         "worker_enable_remote_control": not settings.embedded_broker,
         "worker_send_task_events": False,
         "worker_hijack_root_logger": False,
@@ -48,6 +51,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "reconcile": {"task": "hotline.reconcile", "schedule": settings.reconcile_every_s},
             "audit-seal": {"task": "hotline.audit_seal", "schedule": settings.audit_seal_every_s},
+            "takedown-tick": {"task": "hotline.takedown_tick", "schedule": settings.recheck_tick_s},
         },
         "beat_schedule_filename": str(settings.resolved_data_dir / "celerybeat-schedule"),
         "timezone": "UTC",

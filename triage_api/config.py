@@ -6,7 +6,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from classifiers.taxonomy import load as load_taxonomy
@@ -97,6 +97,46 @@ class Settings(BaseSettings):
 
     # Review: how long a claimed case stays with its analyst without a renewal.
     claim_lease_s: int = Field(default=900, ge=30, le=86_400)
+
+    # Takedown notices over SMTP (`triage_api/notices.py`).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_s: float = Field(default=15.0, gt=0)
+    notice_from: str = "Kaznet Hotline <hotline@hotline.example.kz>"
+    notice_reply_to: str | None = None
+    notice_language: str = Field(default="ru", pattern="^(ru|kk|en)$")
+    notice_send_attempts: int = Field(default=5, ge=1, le=20)
+    notice_auto_send_band: str | None = Field(
+        default=None,
+        description="Notices of cases in this band go out without an analyst ('confirmed-likely').",
+    )
+    notice_contacts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Addresses for escalation parties: registrar, upstream, police (JSON).",
+    )
+    # Rechecks and escalation (`triage_api/rechecks.py`, `triage_api/escalation.py`).
+    recheck_after_h: list[float] = Field(
+        default_factory=lambda: [1.0, 6.0, 24.0],
+        description="Hours from the first notice to each recheck; then every recheck_every_h.",
+    )
+    recheck_every_h: float = Field(default=24.0, gt=0)
+    recheck_unreachable_checks: int = Field(
+        default=3,
+        ge=1,
+        description="Checks in a row the host must be unreachable to count removed.",
+    )
+    recheck_tick_s: float = Field(default=30.0, gt=0)
+    recheck_concurrency: int = Field(default=16, ge=1, le=256)
+    recheck_batch: int = Field(default=500, ge=1)
+    recheck_lease_s: int = Field(default=300, ge=10)
+    takedown_resend_after_h: float = Field(default=24.0, gt=0)
+    takedown_escalate_after_h: list[float] = Field(
+        default_factory=lambda: [72.0, 120.0, 168.0],
+        description="Hours online after the first notice before registrar, upstream, police.",
+    )
     reconcile_every_s: float = 30.0
     visibility_timeout_s: int = 600
 
@@ -135,7 +175,8 @@ class Settings(BaseSettings):
     # Taxonomy and scoring
     taxonomy_path: Path | None = Field(
         default=None,
-        description="The hotline's taxonomy JSON (names, severities, legal bases); else shipped.",
+        description="The hotline's taxonomy JSON (names, severities, legal bases); else"
+        " DATA_DIR/taxonomy.json once the supervisor page saved one, else the shipped file.",
     )
     severity: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITY),
@@ -165,11 +206,32 @@ class Settings(BaseSettings):
         default=12, ge=0, le=64, description="DOM prints this close confirm a text near-match."
     )
 
+    _severity_given: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _taxonomy_severity(self) -> Settings:
-        if self.taxonomy_path is not None and "severity" not in self.model_fields_set:
-            self.severity = load_taxonomy(self.taxonomy_path).severities()
+        self._severity_given = "severity" in self.model_fields_set
+        if not self._severity_given:
+            self.severity = self.severities()
         return self
+
+    @property
+    def taxonomy_copy(self) -> Path:
+        """The hotline's own taxonomy file: where the supervisor page saves (never the shipped
+        file), `HOTLINE_TAXONOMY_PATH` when set, else in the data directory."""
+        return self.taxonomy_path or self.resolved_data_dir / "taxonomy.json"
+
+    def taxonomy_in_force(self) -> Path | None:
+        """The file the taxonomy is read from; None for the shipped one."""
+        copy = self.taxonomy_copy
+        return copy if self.taxonomy_path is not None or copy.exists() else None
+
+    def severities(self) -> dict[str, float]:
+        """`HOTLINE_SEVERITY` when set, else the taxonomy's as the file is now, so a severity
+        edited on the supervisor page weighs the next score in every process."""
+        if self._severity_given:
+            return self.severity
+        return load_taxonomy(self.taxonomy_in_force()).severities()
 
     @field_validator("egress_allow")
     @classmethod

@@ -109,6 +109,7 @@ def record_decision(
     case.status, case.open_key, case.lease_until = "decided", None, None
     session.flush()
     added = list_case_media(session, decision)
+    _follow_up(session, case, decision, actor)
     audit.record(
         session,
         actor=actor,
@@ -171,6 +172,7 @@ def revise_decision(
     session.flush()
     added = list_case_media(session, decision)
     relisted = _relist_others(session, case_id, withdrawn)
+    _follow_up(session, case, decision, actor)
     rescore = _back_to_scoring(session, taken_back)
     audit.record(
         session,
@@ -236,6 +238,17 @@ def ask_second_opinion(
     session.flush()
     audit.record(session, actor=actor, action="case.second_opinion", subject=f"case:{case_id}")
     return asked
+
+
+def _follow_up(session: Session, case: Case, decision: Decision, actor: str) -> None:
+    """A confirmed or forwarded case is followed until its content is gone; a revision that
+    un-confirms it ends that."""
+    from triage_api import takedowns  # takedowns drafts notices, which read decisions
+
+    if decision.outcome in ("illegal", "forward"):
+        takedowns.start(session, case, decision)
+    else:
+        takedowns.close(session, case.id, actor=actor, why=f"revised to {decision.outcome}")
 
 
 def standing_decision(session: Session, case_id: int) -> Decision | None:
@@ -381,7 +394,7 @@ def _case_media(session: Session, case_id: int) -> list[Media]:
     captured = (
         sa.select(CaptureMedia.media_sha256)
         .join(Capture, Capture.id == CaptureMedia.capture_id)
-        .where(Capture.case_id == case_id)
+        .where(Capture.case_id == case_id, Capture.kind == "initial")  # not what rechecks saw
     )
     return list(
         session.scalars(sa.select(Media).where(Media.sha256.in_(captured)).order_by(Media.sha256))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from triage_api import audit
 from triage_api.canonical_url import CanonicalUrl, InvalidUrl, canonicalize
-from triage_api.models import Case, Decision, Report, utcnow
+from triage_api.models import Case, Decision, Report, Takedown, utcnow
 from triage_api.sqlutil import advance_stage, table_of
 from triage_api.taxonomy import check_category
 
@@ -170,9 +170,10 @@ def _statements(dialect: str) -> _IntakeStatements:
 
 def public_status(session: Session, tracking_code: str) -> dict[str, object] | None:
     """What a reporter may see: where their report stands and when, never evidence, other
-    reports, analysts' names, categories or notes. Outcomes: `confirmed` (illegal),
-    `not_illegal`, `forwarded` (hosted abroad: sent to the partner hotline there), `duplicate`
-    (already handled under an earlier report)."""
+    reports, analysts' names, categories or notes. Status: received → under_review → decided →
+    notice_sent (the provider was told) → removed (a recheck saw it gone), with dates. Outcomes:
+    `confirmed` (illegal), `not_illegal`, `forwarded` (hosted abroad: sent to the partner hotline
+    there), `duplicate` (already handled under an earlier report)."""
     if not tracking_code or len(tracking_code) > 40:
         return None
     row = session.execute(
@@ -188,6 +189,8 @@ def public_status(session: Session, tracking_code: str) -> dict[str, object] | N
         "received_at": row.created_at,
         "outcome": None,
         "decided_at": None,
+        "notice_sent_at": None,
+        "removed_at": None,
     }
     if row.status != "open":
         decision = session.execute(
@@ -200,6 +203,17 @@ def public_status(session: Session, tracking_code: str) -> dict[str, object] | N
         if decision is not None:
             found["outcome"] = PUBLIC_OUTCOMES.get(decision.outcome)
             found["decided_at"] = decision.created_at
+        takedown = session.execute(
+            sa.select(Takedown.state, Takedown.first_notice_at, Takedown.removed_at).where(
+                Takedown.case_id == row.id, Takedown.state != "closed"
+            )
+        ).first()
+        if takedown is not None and found["outcome"] in ("confirmed", "forwarded"):
+            found["notice_sent_at"], found["removed_at"] = takedown[1:]
+            if takedown.removed_at is not None:
+                found["status"] = "removed"
+            elif takedown.first_notice_at is not None:
+                found["status"] = "notice_sent"
     return found
 
 

@@ -318,3 +318,91 @@ class Reveal(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (sa.Index("ix_reveals_user_at", "user_id", "at"),)
+
+
+class Takedown(Base):
+    """A confirmed case followed until its content is gone: notices, rechecks, escalation.
+
+    `next_check_at` is when the next recheck is due; the scheduler takes due rows with a lease
+    (`check_lease_until`) so a recheck in flight is neither run twice nor lost with its worker.
+    """
+
+    __tablename__ = "takedowns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    jurisdiction: Mapped[str | None] = mapped_column(sa.String(20))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    provider: Mapped[str | None] = mapped_column(sa.String(200))
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_notice_at: Mapped[datetime | None]
+    last_notice_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    # 0: the hosting provider; then registrar, upstream network, law enforcement.
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    needs_supervisor: Mapped[bool] = mapped_column(default=False)
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    check_lease_until: Mapped[datetime | None]
+    # Rechecks run `recheck_after_h[step]` after the first notice (or the confirmation), then
+    # every `recheck_every_h`.
+    schedule_step: Mapped[int] = mapped_column(default=0)
+    checks: Mapped[int] = mapped_column(default=0)
+    unreachable: Mapped[int] = mapped_column(default=0)  # failed checks in a row
+    last_outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    last_checked_at: Mapped[datetime | None]
+
+
+class Notice(Base):
+    """A notice to one party about one case; drafted, edited by an analyst, sent over SMTP."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    takedown_id: Mapped[int] = mapped_column(sa.ForeignKey("takedowns.id"), index=True)
+    party: Mapped[str] = mapped_column(sa.String(20))  # hosting, owner, registrar, upstream, police
+    reason: Mapped[str] = mapped_column(sa.String(20), default="first")  # first, resend, escalation
+    recipient: Mapped[str | None] = mapped_column(sa.String(320))
+    language: Mapped[str] = mapped_column(sa.String(2), default="ru")
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="draft", index=True)
+    message_id: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+
+class NoticeReply(Base):
+    """What a provider answered, recorded on the case by an analyst."""
+
+    __tablename__ = "notice_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("notices.id"), index=True)
+    received_at: Mapped[datetime]
+    sender: Mapped[str | None] = mapped_column(sa.String(320))
+    text: Mapped[str] = mapped_column(sa.Text)
+    recorded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Recheck(Base):
+    """One recheck of a takedown: when it was due, what it found, and its evidence (a capture of
+    kind `recheck-light` or `recheck-full`). Unique per due time, so a rerun adds nothing."""
+
+    __tablename__ = "rechecks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    takedown_id: Mapped[int] = mapped_column(sa.ForeignKey("takedowns.id"), index=True)
+    due_at: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    mode: Mapped[str] = mapped_column(sa.String(10))  # light, full
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    http_status: Mapped[int | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    capture_id: Mapped[int | None] = mapped_column(sa.ForeignKey("captures.id"))
+
+    __table_args__ = (sa.UniqueConstraint("takedown_id", "due_at"),)

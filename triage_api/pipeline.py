@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from classifiers.hashing import digests
 from crawler.capture import CaptureLimits, CaptureResult, capture_url
@@ -70,16 +71,8 @@ def take_capture(
     `light` fetches over plain HTTP instead (rechecks), through the same egress policy and limits.
     """
     settings = settings or get_settings()
-    limits = CaptureLimits(
-        timeout_s=settings.capture_timeout_s,
-        max_image_bytes=settings.capture_max_image_bytes,
-        max_images=settings.capture_max_images,
-        max_total_bytes=settings.capture_max_total_bytes,
-        viewport=settings.capture_viewport,
-        max_screenshot_height=settings.capture_max_screenshot_height,
-    )
     options = {
-        "limits": limits,
+        "limits": capture_limits(settings),
         "chromium_path": settings.chromium_path,
         "host_map": settings.host_map,
         "host_map_only": settings.host_map_only,
@@ -94,29 +87,35 @@ def take_capture(
     return capture_url(url, **options)
 
 
-def enrich_capture(result: CaptureResult, settings: Settings | None = None) -> dict[str, Any]:
-    """The site's technical characteristics for a capture, within the enrichment time budget."""
-    settings = settings or get_settings()
-    options = EnrichOptions(
-        egress_policy=EgressPolicy.build(
-            settings.egress_allow, settings.host_map, settings.host_map_only
-        ),
-        offline=settings.enrichment_offline or settings.host_map_only,
-        dns_servers=tuple(settings.enrichment_dns_servers or ()) or None,
-        country_mmdb=settings.enrichment_country_mmdb,
-        asn_mmdb=settings.enrichment_asn_mmdb,
-        directory_path=settings.enrichment_directory,
-        total_timeout=settings.enrichment_timeout_s,
+def capture_limits(settings: Settings) -> CaptureLimits:
+    return CaptureLimits(
+        timeout_s=settings.capture_timeout_s,
+        max_image_bytes=settings.capture_max_image_bytes,
+        max_images=settings.capture_max_images,
+        max_total_bytes=settings.capture_max_total_bytes,
+        viewport=settings.capture_viewport,
+        max_screenshot_height=settings.capture_max_screenshot_height,
     )
-    url = result.final_url or result.requested_url
-    return enrich(url, result.server_ip, options).as_dict()
 
 
-def store_capture(
-    case_id: int, result: CaptureResult, enrichment: dict[str, Any] | None = None
-) -> bool:
-    """Keep the evidence and move the case to `analyse`; False if another job got there first."""
-    store = EvidenceStore(get_settings().evidence_dir)
+def egress_policy(settings: Settings) -> EgressPolicy:
+    return EgressPolicy.build(settings.egress_allow, settings.host_map, settings.host_map_only)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvidence:
+    """A capture's artefacts in the evidence store, and the rows its pictures need."""
+
+    screenshot: str | None
+    html: str | None
+    text: str | None
+    manifest: str
+    media_rows: list[dict[str, object]]
+    links: list[tuple[str, str]]  # (sha256, url) in the order seen
+
+
+def write_evidence(store: EvidenceStore, result: CaptureResult) -> StoredEvidence:
+    """Put every artefact of the capture in the store; the manifest names them all."""
     put = store.put
     screenshot = put(result.screenshot) if result.screenshot else None
     html = put(result.html.encode("utf-8", "replace")) if result.html is not None else None
@@ -126,7 +125,8 @@ def store_capture(
         {"url": frame.url[:4000], "sha256": put(frame.html.encode("utf-8", "replace"))}
         for frame in result.frames
     ]
-    media_rows, links = [], []
+    media_rows: list[dict[str, object]] = []
+    links: list[tuple[str, str]] = []
     for image in result.images:
         sha256 = put(image.data)
         _, md5, sha1 = digests(image.data)
@@ -147,6 +147,69 @@ def store_capture(
         "media": [{"sha256": sha, "url": url} for sha, url in links],
     }
     manifest_sha = put(json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode())
+    return StoredEvidence(screenshot, html, text, manifest_sha, media_rows, links)
+
+
+def capture_row(
+    case_id: int,
+    result: CaptureResult,
+    stored: StoredEvidence,
+    enrichment: dict[str, Any] | None,
+    kind: str = "initial",
+) -> Capture:
+    return Capture(
+        case_id=case_id,
+        kind=kind,
+        requested_url=result.requested_url,
+        final_url=result.final_url,
+        http_status=result.http_status,
+        title=result.title,
+        redirect_chain=result.redirect_chain,
+        server_ip=result.server_ip,
+        screenshot_sha256=stored.screenshot,
+        html_sha256=stored.html,
+        text_sha256=stored.text,
+        manifest_sha256=stored.manifest,
+        browser_version=result.browser_version,
+        error=result.error,
+        outcome=result.outcome,
+        started_at=result.started_at,
+        finished_at=result.finished_at or utcnow(),
+        enrichment=enrichment,
+    )
+
+
+def link_media(session: Session, capture_id: int, stored: StoredEvidence) -> None:
+    """The capture's pictures as media rows (once per file) and links from the capture."""
+    insert_ignore(session, Media, _unique(stored.media_rows))
+    seen: set[str] = set()
+    for sha256, url in stored.links:
+        if sha256 not in seen:
+            seen.add(sha256)
+            session.add(CaptureMedia(capture_id=capture_id, media_sha256=sha256, url=url[:8000]))
+
+
+def enrich_capture(result: CaptureResult, settings: Settings | None = None) -> dict[str, Any]:
+    """The site's technical characteristics for a capture, within the enrichment time budget."""
+    settings = settings or get_settings()
+    options = EnrichOptions(
+        egress_policy=egress_policy(settings),
+        offline=settings.enrichment_offline or settings.host_map_only,
+        dns_servers=tuple(settings.enrichment_dns_servers or ()) or None,
+        country_mmdb=settings.enrichment_country_mmdb,
+        asn_mmdb=settings.enrichment_asn_mmdb,
+        directory_path=settings.enrichment_directory,
+        total_timeout=settings.enrichment_timeout_s,
+    )
+    url = result.final_url or result.requested_url
+    return enrich(url, result.server_ip, options).as_dict()
+
+
+def store_capture(
+    case_id: int, result: CaptureResult, enrichment: dict[str, Any] | None = None
+) -> bool:
+    """Keep the evidence and move the case to `analyse`; False if another job got there first."""
+    stored = write_evidence(EvidenceStore(get_settings().evidence_dir), result)
     with session_scope() as session:
         if not advance_stage(
             session,
@@ -158,35 +221,10 @@ def store_capture(
             stage_attempts=0,
         ):
             return False
-        capture = Capture(
-            case_id=case_id,
-            requested_url=result.requested_url,
-            final_url=result.final_url,
-            http_status=result.http_status,
-            title=result.title,
-            redirect_chain=result.redirect_chain,
-            server_ip=result.server_ip,
-            screenshot_sha256=screenshot,
-            html_sha256=html,
-            text_sha256=text,
-            manifest_sha256=manifest_sha,
-            browser_version=result.browser_version,
-            error=result.error,
-            outcome=result.outcome,
-            started_at=result.started_at,
-            finished_at=result.finished_at or utcnow(),
-            enrichment=enrichment,
-        )
+        capture = capture_row(case_id, result, stored, enrichment)
         session.add(capture)
         session.flush()
-        insert_ignore(session, Media, _unique(media_rows))
-        seen: set[str] = set()
-        for sha256, url in links:
-            if sha256 not in seen:
-                seen.add(sha256)
-                session.add(
-                    CaptureMedia(capture_id=capture.id, media_sha256=sha256, url=url[:8000])
-                )
+        link_media(session, capture.id, stored)
         session.execute(
             sa.update(Case)
             .where(Case.id == case_id)

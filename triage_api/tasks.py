@@ -7,6 +7,7 @@ the next stage only after its own commit.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from celery import Task
 from celery.signals import worker_process_shutdown
@@ -18,6 +19,7 @@ from triage_api.config import get_settings
 
 log = logging.getLogger(__name__)
 TRANSIENT = (ConnectionError, TimeoutError, OSError)
+RECHECK_BATCH = 25  # light rechecks fetched together by one task
 
 
 def enqueue(stage: str, case_id: int) -> bool:
@@ -106,3 +108,98 @@ def audit_seal() -> int:
 
     with session_scope() as session:
         return audit_chain.seal(session)
+
+
+@app.task(name="hotline.takedown_tick", time_limit=120)
+def takedown_tick() -> dict[str, int]:
+    """Celery beat's takedown step: send what is queued, escalate what is overdue, recheck what
+    is due. Everything it hands out is leased or compare-and-set, so two ticks never double."""
+    from triage_api.models import utcnow
+
+    return takedown_work(utcnow())
+
+
+def takedown_work(now: datetime) -> dict[str, int]:
+    """One tick at `now` (tests pass their own clock)."""
+    from triage_api import notices, takedowns
+    from triage_api.db import session_scope
+
+    settings = get_settings()
+    with session_scope() as session:
+        notices.stale_sending(session, now)
+        queued = takedowns.escalate_due(session, now)
+        waiting = notices.waiting(session, now - timedelta(seconds=settings.recheck_tick_s), now)
+        due = takedowns.claim_due(session, now, settings.recheck_batch, settings.recheck_lease_s)
+    for notice_id in sorted({*queued, *waiting}):
+        send_later(notice_id)
+    for start in range(0, len(due), RECHECK_BATCH):
+        items = [(t, at.isoformat()) for t, at in due[start : start + RECHECK_BATCH]]
+        try:
+            recheck_light.apply_async(args=[items], queue=ANALYSIS_QUEUE)
+        except Exception:
+            log.exception("could not queue rechecks; their leases expire and the tick retries")
+    return {"notices": len({*queued, *waiting}), "rechecks": len(due)}
+
+
+def send_later(notice_id: int) -> None:
+    """Queue the sender for a notice; on a broker failure the next tick queues it again."""
+    try:
+        send_notice.apply_async(args=[notice_id], queue=ANALYSIS_QUEUE)
+    except Exception:
+        log.exception("could not queue notice %s; the takedown tick will retry", notice_id)
+
+
+@app.task(name="hotline.send_notice", bind=True, max_retries=20, time_limit=120)
+def send_notice(self: Task, notice_id: int) -> str:
+    """Deliver one notice over SMTP; a failure goes back to `queued` and is retried later."""
+    import smtplib
+
+    from triage_api import notices
+    from triage_api.db import session_scope
+
+    settings = get_settings()
+    with session_scope() as session:
+        notice = notices.take_for_sending(session, notice_id)
+        if notice is None:
+            return "not queued"
+        session.expunge(notice)
+    try:
+        notices.deliver(notice, settings)
+    except (smtplib.SMTPException, OSError) as exc:
+        with session_scope() as session:
+            current = session.get(type(notice), notice_id)
+            assert current is not None
+            again = notices.not_sent(
+                session, current, f"{type(exc).__name__}: {exc}", settings.notice_send_attempts
+            )
+        if again:
+            raise self.retry(countdown=min(600, 15 * 2**notice.attempts)) from None
+        return "failed"
+    with session_scope() as session:
+        current = session.get(type(notice), notice_id)
+        assert current is not None
+        notices.sent(session, current)
+    return "sent"
+
+
+@app.task(name="hotline.recheck_light", time_limit=600)
+def recheck_light(items: list[tuple[int, str]]) -> int:
+    """Recheck a batch over plain HTTP; pages it cannot judge go to the browser."""
+    from triage_api import rechecks
+
+    batch = [(int(t), datetime.fromisoformat(at)) for t, at in items]
+    for due in rechecks.run_light(batch):
+        try:
+            recheck_full.apply_async(
+                args=[due.takedown_id, due.due_at.isoformat()], queue=CAPTURE_QUEUE
+            )
+        except Exception:
+            log.exception("could not queue a full recheck; the lease expires and it runs again")
+    return len(batch)
+
+
+@app.task(name="hotline.recheck_full", time_limit=_capture_limit())
+def recheck_full(takedown_id: int, due_at: str) -> str:
+    from triage_api import rechecks
+
+    return rechecks.run_full(takedown_id, datetime.fromisoformat(due_at)) or "not due"

@@ -139,7 +139,15 @@ def test_reports_become_a_ranked_queue_from_real_captures(
     assert detail["capture"]["final_url"] == "http://tez-kladka.kz/"
 
     public = httpx.get(f"{stack.base}/api/v1/reports/{receipts[0]['tracking_code']}").json()
-    assert set(public) == {"tracking_code", "status", "received_at", "outcome", "decided_at"}
+    assert set(public) == {
+        "tracking_code",
+        "status",
+        "received_at",
+        "outcome",
+        "decided_at",
+        "notice_sent_at",
+        "removed_at",
+    }
     assert public["status"] == "under_review" and public["outcome"] is None
 
 

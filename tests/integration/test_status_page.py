@@ -66,7 +66,15 @@ def test_a_reporter_follows_a_report_without_seeing_inside(database: str) -> Non
             assert secret not in page, (lang, secret)
     api = client.get(f"/api/v1/reports/{other.tracking_code}").json()
     assert api["status"] == "decided" and api["outcome"] == "confirmed" and api["decided_at"]
-    assert set(api) == {"tracking_code", "status", "received_at", "outcome", "decided_at"}
+    assert set(api) == {
+        "tracking_code",
+        "status",
+        "received_at",
+        "outcome",
+        "decided_at",
+        "notice_sent_at",
+        "removed_at",
+    }
 
     unknown = client.get("/status/not-a-real-code?lang=en")
     assert unknown.status_code == 404 and "No report has this tracking code" in unknown.text

@@ -11,9 +11,24 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from triage_api.api.routes import admin, cases, health, reports, review, status_page, ui
+from triage_api.api.routes import (
+    admin,
+    cases,
+    forwarding,
+    health,
+    reports,
+    review,
+    status_page,
+    supervise,
+    takedown,
+    ui,
+    ui_takedown,
+)
 
 MAX_BODY_BYTES = 64 * 1024
+# Paths that take more: a hash-list upload (the page itself refuses a file over its cap with a
+# message; a megabyte more leaves room for the form around the file).
+LARGER_BODIES = {supervise.UPLOAD_PATH: supervise.MAX_UPLOAD_BYTES + 2**20}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -26,18 +41,23 @@ SECURITY_HEADERS = {
 
 
 class BodyLimit:
-    """Refuse request bodies over a size, whether declared or streamed, before they are read."""
+    """Refuse request bodies over a size, whether declared or streamed, before they are read;
+    `larger` names the paths allowed more, and how much."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int = MAX_BODY_BYTES, larger: dict[str, int] | None = None
+    ) -> None:
         self.app, self.limit = app, limit
+        self.larger = LARGER_BODIES if larger is None else larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.limit)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
         received = 0
 
@@ -45,14 +65,14 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
+            if received > limit:
                 raise _BodyTooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
-            await _too_large(send, self.limit)
+            await _too_large(send, limit)
 
 
 class SecurityHeaders:
@@ -115,7 +135,11 @@ def create_app() -> FastAPI:
     api_prefix = "/api/v1"
     for router in (reports.router, cases.router, review.router, admin.router, health.router):
         app.include_router(router, prefix=api_prefix)
+    app.include_router(forwarding.router, prefix=api_prefix)
+    app.include_router(takedown.router, prefix=api_prefix)
     app.include_router(ui.router)
+    app.include_router(ui_takedown.router)
+    app.include_router(supervise.router)
     app.include_router(status_page.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), "static")
 

@@ -36,6 +36,8 @@ class ReportPublic(BaseModel):
     received_at: datetime
     outcome: str | None = None
     decided_at: datetime | None = None
+    notice_sent_at: datetime | None = None
+    removed_at: datetime | None = None
 
 
 _limiter: RateLimiter | None = None

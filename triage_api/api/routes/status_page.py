@@ -32,6 +32,10 @@ TEXT = {
         "not_illegal": "Проверено: нарушения закона не найдено.",
         "forwarded": "Материал размещён за рубежом и передан партнёрской горячей линии.",
         "duplicate": "Этот материал уже рассмотрен по более раннему обращению.",
+        "notice_sent": "Подтверждено: хостинг-провайдеру направлено уведомление об удалении.",
+        "removed": "Материал удалён: повторная проверка показала, что его больше нет.",
+        "notice_sent_at": "Уведомление отправлено",
+        "removed_at": "Удалено",
         "privacy": "Мы не показываем здесь сам материал и подробности проверки.",
     },
     "kk": {
@@ -48,6 +52,10 @@ TEXT = {
         "not_illegal": "Тексерілді: заң бұзушылық табылмады.",
         "forwarded": "Материал шетелде орналасқан және серіктес желіге жіберілді.",
         "duplicate": "Бұл материал бұрынғы өтініш бойынша қаралған.",
+        "notice_sent": "Расталды: хостинг провайдеріне жою туралы хабарлама жіберілді.",
+        "removed": "Материал жойылды: қайта тексеру оның жоқ екенін көрсетті.",
+        "notice_sent_at": "Хабарлама жіберілді",
+        "removed_at": "Жойылды",
         "privacy": "Мұнда материалдың өзі және тексеру мәліметтері көрсетілмейді.",
     },
     "en": {
@@ -64,6 +72,10 @@ TEXT = {
         "not_illegal": "Reviewed: no breach of the law was found.",
         "forwarded": "The material is hosted abroad and was passed to the partner hotline there.",
         "duplicate": "This material was already handled under an earlier report.",
+        "notice_sent": "Confirmed: the hosting provider has been sent a removal notice.",
+        "removed": "Removed: a recheck found the material is no longer online.",
+        "notice_sent_at": "Notice sent",
+        "removed_at": "Removed",
         "privacy": "This page never shows the material itself or details of the review.",
     },
 }
