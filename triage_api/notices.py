@@ -83,7 +83,7 @@ def compose(
     assert case is not None
     capture = session.get(Capture, case.last_capture_id) if case.last_capture_id else None
     decision = standing_decision(session, case.id)
-    category = takedown.category or (decision.category if decision else None) or "benign"
+    category = takedown.category or (decision.category if decision else None)
     now = now or utcnow()
     facts: dict[str, Any] = {
         "hotline": _name(settings.notice_from),
@@ -94,7 +94,7 @@ def compose(
         "final_url": capture.final_url if capture else None,
         "captured_at": _when(capture.started_at) if capture else "—",
         "server_ip": capture.server_ip if capture else None,
-        "category_name": taxonomy()[category].name(language),
+        "category_name": taxonomy()[category].name(language) if category else "—",
         "legal_basis": (decision.legal_basis if decision else None) or "—",
         "hashes": _evidence_hashes(session, capture),
         "now": _when(now),
