@@ -14,6 +14,8 @@ Two loads: *saturated* (every analyst claims again the moment a decision is stor
 cores do nothing else, so latency is mostly waiting for a core) and *paced* (each analyst looks
 at the case for a random while, exponential with mean `--think` seconds, before deciding: 20
 analysts at a 1 s mean are still far more than people click, but the queue is not CPU-bound).
+Each process's first claim (its connection opened, the statement compiled: once per API worker's
+life) is kept out of p50/p99 and shown apart as "first ms" (median over processes).
 Target of issue 6: p99 claim latency <= 25 ms. The database is dropped at the end.
 """
 
@@ -178,13 +180,17 @@ def run(claim: Callable, users: list, seconds: float, think: float = 0.0) -> dic
     elapsed = time.perf_counter() - started
     for w in workers:
         w.join()
-    all_latencies = np.array([x for lat, _ in results for x in lat]) * 1000
+    # Each process's first claim opens its connection and compiles the statement, which an API
+    # worker does once in its life: reported apart, not mixed into the steady-state figures.
+    all_latencies = np.array([x for lat, _ in results for x in lat[1:]]) * 1000
+    first = np.array([lat[0] for lat, _ in results if lat]) * 1000
     counts = Counter(case for _, taken in results for case in taken)
     return {
         "claims": int(sum(counts.values())),
         "per_second": sum(counts.values()) / elapsed,
         "p50": float(np.percentile(all_latencies, 50)),
         "p99": float(np.percentile(all_latencies, 99)),
+        "first": float(np.median(first)) if len(first) else 0.0,
         "double": sum(1 for n in counts.values() if n > 1),
     }
 
@@ -221,13 +227,13 @@ def main() -> int:
                 run(naive_claim, users, args.seconds, args.think),
             ),
         }
-        print("                                 claims/s   p50 ms   p99 ms   double claims")
+        print("                                 claims/s   p50 ms   p99 ms   double   first ms")
         for load, (ours, base) in runs.items():
             print(f"  {load}")
             for label, r in (("SKIP LOCKED (served)", ours), ("select + compare-and-set", base)):
                 print(
                     f"    {label:27s} {r['per_second']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f}"
-                    f"   {r['double']}"
+                    f"   {r['double']:6d}   {r['first']:8.1f}"
                 )
             print(f"    ratio p99 baseline / served: {base['p99'] / ours['p99']:.2f}x")
             met = "MET" if ours["p99"] <= 25 and ours["double"] == 0 else "NOT MET"
