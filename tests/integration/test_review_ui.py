@@ -17,7 +17,7 @@ from playwright.sync_api import Page, sync_playwright
 from crawler.browser import find_chromium
 from crawler.evidence import EvidenceStore
 from tests.stack import Stack
-from triage_api.models import AuditEntry, Capture, Case, Decision
+from triage_api.models import AuditEntry, Capture, Case, Decision, Report
 
 pytestmark = pytest.mark.integration
 
@@ -85,11 +85,32 @@ def cases(stack: Stack) -> list[int]:
             .returning(Capture.id)
         ).scalar_one()
         connection.execute(sa.update(Case).where(Case.id == ids[0]).values(last_capture_id=capture))
+        connection.execute(
+            sa.insert(Report).values(
+                tracking_code=f"ui-{batch}-{ids[1]}",
+                case_id=ids[1],
+                submitted_url=f"http://shop-{batch * 1000 + 20}.kz/",
+                canonical_url=f"http://shop-{batch * 1000 + 20}.kz/",
+                comment="a reporter's private words",
+                contact="reporter@example.kz",
+            )
+        )
     engine.dispose()
     return ids
 
 
 PASSWORD = "steppe wind at dawn"
+
+
+def reporter_codes(stack: Stack, case_id: int) -> list[str]:
+    engine = sa.create_engine(stack.db_url)
+    with engine.connect() as connection:
+        codes = connection.execute(
+            sa.select(Report.tracking_code).where(Report.case_id == case_id)
+        ).scalars()
+        found = list(codes)
+    engine.dispose()
+    return found
 
 
 def _sign_in(page: Page, stack: Stack, name: str) -> None:
@@ -135,9 +156,18 @@ def test_an_analysts_shift_in_the_browser(stack: Stack, cases: list[int]) -> Non
             page.wait_for_url(f"**/ui/cases/{cases[2]}")
             page.keyboard.press("r")  # give the last one back
             page.wait_for_url("**/ui/queue")
-            for supervisors_only in ("/ui/supervisor", "/ui/stats"):
+            for supervisors_only in ("/ui/supervisor", "/ui/stats", "/ui/takedowns"):
                 answer = page.goto(f"{stack.base}{supervisors_only}")
                 assert answer is not None and answer.status == 403
+            # The reporter of the case decided illegal checks its status in Kazakh.
+            reporter = browser.new_page()
+            code = next(iter(reporter_codes(stack, cases[1])))
+            reporter.goto(f"{stack.base}/status/{code}?lang=kk")
+            state = reporter.locator("p.state").inner_text()
+            assert state.startswith("Расталды"), state
+            shown = reporter.content()
+            assert "aigerim" not in shown and "private words" not in shown
+            assert "reporter@example.kz" not in shown and "shop-" not in shown
         finally:
             browser.close()
     engine = sa.create_engine(stack.db_url)
