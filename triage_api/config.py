@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         default=None,
         description="Notices of cases in this band go out without an analyst ('confirmed-likely').",
     )
+    reporter_updates: bool = Field(
+        default=False,
+        description="E-mail reporters who left an address when a notice went out and at removal.",
+    )
+    public_base_url: str | None = Field(
+        default=None, description="The public site's address, for status links in e-mails."
+    )
     notice_contacts: dict[str, str] = Field(
         default_factory=dict,
         description="Addresses for escalation parties: registrar, upstream, police (JSON).",

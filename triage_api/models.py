@@ -406,3 +406,22 @@ class Recheck(Base):
     capture_id: Mapped[int | None] = mapped_column(sa.ForeignKey("captures.id"))
 
     __table_args__ = (sa.UniqueConstraint("takedown_id", "due_at"),)
+
+
+class ReporterUpdate(Base):
+    """An e-mail to a reporter who left an address: their report's content was notified to the
+    provider, or is gone. One per report and event; sent like a notice (`reporter_updates.py`)."""
+
+    __tablename__ = "reporter_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("reports.id"), index=True)
+    event: Mapped[str] = mapped_column(sa.String(20))  # notice_sent, removed
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued", index=True)
+    message_id: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    event_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (sa.UniqueConstraint("report_id", "event"),)

@@ -10,12 +10,9 @@ Templates are `notice_templates/<language>.txt`: a Jinja text whose first line i
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +20,10 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from triage_api import audit
+from triage_api import audit, reporter_updates
 from triage_api.config import Settings, get_settings
 from triage_api.decisions import standing_decision
+from triage_api.mail import send_mail
 from triage_api.models import Capture, CaptureMedia, Case, Notice, NoticeReply, Takedown, utcnow
 from triage_api.taxonomy import taxonomy
 
@@ -208,26 +206,16 @@ def take_for_sending(session: Session, notice_id: int) -> Notice | None:
 
 
 def deliver(notice: Notice, settings: Settings | None = None) -> None:
-    """One SMTP conversation; raises `smtplib.SMTPException` or `OSError` when it fails."""
-    settings = settings or get_settings()
-    message = EmailMessage()
-    message["From"] = settings.notice_from
-    message["To"] = notice.recipient or ""
-    message["Subject"] = notice.subject
-    message["Message-ID"] = notice.message_id or make_msgid()
-    message["Date"] = _rfc2822(notice.queued_at or utcnow())
-    message["X-Hotline-Case"] = f"KZH-{notice.case_id}"
-    if settings.notice_reply_to:
-        message["Reply-To"] = settings.notice_reply_to
-    message.set_content(notice.body)
-    with smtplib.SMTP(
-        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
-    ) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password or "")
-        smtp.send_message(message)
+    """Send the notice; raises `smtplib.SMTPException` or `OSError` when it fails."""
+    send_mail(
+        notice.recipient or "",
+        notice.subject,
+        notice.body,
+        message_id=notice.message_id or make_msgid(),
+        date=notice.queued_at or utcnow(),
+        headers={"X-Hotline-Case": f"KZH-{notice.case_id}"},
+        settings=settings,
+    )
 
 
 def sent(session: Session, notice: Notice, *, now: datetime | None = None) -> None:
@@ -237,6 +225,7 @@ def sent(session: Session, notice: Notice, *, now: datetime | None = None) -> No
     takedown = session.get(Takedown, notice.takedown_id, with_for_update=True)
     assert takedown is not None
     if takedown.first_notice_at is None:
+        reporter_updates.queue_for_case(session, notice.case_id, "notice_sent", now)
         takedown.first_notice_at = now
         takedown.schedule_step = 0
         takedown.next_check_at = now + timedelta(hours=get_settings().recheck_after_h[0])
@@ -403,7 +392,3 @@ def _one_line(text: str) -> str:
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _rfc2822(moment: datetime) -> str:
-    return format_datetime(moment)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from triage_api import audit, notices
+from triage_api import audit, notices, reporter_updates
 from triage_api.config import Settings, get_settings
 from triage_api.models import Capture, Case, Decision, Notice, Recheck, Takedown, utcnow
 from triage_api.scoring import BANDS
@@ -162,6 +162,7 @@ def record_recheck(
     if outcome == "removed":
         takedown.state, takedown.removed_at, takedown.next_check_at = "removed", finished_at, None
         _cancel_pending(session, takedown.id)
+        reporter_updates.queue_for_case(session, takedown.case_id, "removed", finished_at)
         audit.record(
             session,
             actor="system:rechecks",

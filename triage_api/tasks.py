@@ -121,24 +121,30 @@ def takedown_tick() -> dict[str, int]:
 
 def takedown_work(now: datetime) -> dict[str, int]:
     """One tick at `now` (tests pass their own clock)."""
-    from triage_api import notices, takedowns
+    from triage_api import notices, reporter_updates, takedowns
     from triage_api.db import session_scope
 
     settings = get_settings()
     with session_scope() as session:
         notices.stale_sending(session, now)
+        updates = reporter_updates.queued(session)
         queued = takedowns.escalate_due(session, now)
         waiting = notices.waiting(session, now - timedelta(seconds=settings.recheck_tick_s), now)
         due = takedowns.claim_due(session, now, settings.recheck_batch, settings.recheck_lease_s)
     for notice_id in sorted({*queued, *waiting}):
         send_later(notice_id)
+    for update_id in updates:
+        try:
+            send_reporter_update.apply_async(args=[update_id], queue=ANALYSIS_QUEUE)
+        except Exception:
+            log.exception("could not queue reporter update %s; the next tick retries", update_id)
     for start in range(0, len(due), RECHECK_BATCH):
         items = [(t, at.isoformat()) for t, at in due[start : start + RECHECK_BATCH]]
         try:
             recheck_light.apply_async(args=[items], queue=ANALYSIS_QUEUE)
         except Exception:
             log.exception("could not queue rechecks; their leases expire and the tick retries")
-    return {"notices": len({*queued, *waiting}), "rechecks": len(due)}
+    return {"notices": len({*queued, *waiting}), "rechecks": len(due), "reporters": len(updates)}
 
 
 def send_later(notice_id: int) -> None:
@@ -180,6 +186,14 @@ def send_notice(self: Task, notice_id: int) -> str:
         assert current is not None
         notices.sent(session, current)
     return "sent"
+
+
+@app.task(name="hotline.send_reporter_update", time_limit=120)
+def send_reporter_update(update_id: int) -> str:
+    """E-mail a reporter where their report stands; a failure is retried by the next tick."""
+    from triage_api import reporter_updates
+
+    return reporter_updates.send(update_id)
 
 
 @app.task(name="hotline.recheck_light", time_limit=600)

@@ -20,7 +20,16 @@ from crawler.capture_host import close_hosts
 from crawler.evidence import EvidenceStore
 from tests.evidence_cases import staff
 from tests.takedown_sandbox import AbuseInbox, HostedSite
-from triage_api import config, db, notices, rechecks, takedown_stats, takedowns, tasks
+from triage_api import (
+    config,
+    db,
+    notices,
+    rechecks,
+    reporter_updates,
+    takedown_stats,
+    takedowns,
+    tasks,
+)
 from triage_api.api.app import create_app
 from triage_api.decisions import record_decision, revise_decision
 from triage_api.intake import public_status
@@ -69,6 +78,8 @@ def provider(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provide
     monkeypatch.setenv("HOTLINE_SMTP_PORT", str(inbox.port))
     monkeypatch.setenv("HOTLINE_NOTICE_CONTACTS", json.dumps(CONTACTS))
     monkeypatch.setenv("HOTLINE_NOTICE_SEND_ATTEMPTS", "2")
+    monkeypatch.setenv("HOTLINE_REPORTER_UPDATES", "true")
+    monkeypatch.setenv("HOTLINE_PUBLIC_BASE_URL", "https://hotline.example.kz")
     config.get_settings.cache_clear()
     yield Provider(site, inbox)
     inbox.stop()
@@ -95,6 +106,15 @@ def confirmed_case(provider: Provider, path: str, *, picture: bytes | None = Non
                 submitted_url=url,
                 canonical_url=url,
                 contact="reporter@example.kz",
+            )
+        )
+        session.add(
+            Report(
+                tracking_code=f"phone-{path}",
+                case_id=case.id,
+                submitted_url=url,
+                canonical_url=url,
+                contact="+7 700 000 0000",  # no e-mail address: no e-mail
             )
         )
         capture = Capture(
@@ -239,6 +259,19 @@ def test_notice_then_recheck_records_the_removal(provider: Provider) -> None:
     assert done.removed_at is not None and done.first_notice_at < done.removed_at <= utcnow()
     gone = reporter_sees("/shop/item-7")
     assert gone["status"] == "removed" and gone["removed_at"] == done.removed_at
+
+    # The reporter who left an e-mail address hears of both, and of nothing else.
+    with db.session_scope() as session:
+        updates = reporter_updates.queued(session)
+    assert len(updates) == 2
+    assert [reporter_updates.send(u) for u in updates] == ["sent", "sent"]
+    assert reporter_updates.send(updates[0]) == "not queued"
+    told_reporter = [m for m in provider.inbox.messages if m["To"] == "reporter@example.kz"]
+    assert len(told_reporter) == 2
+    for message in told_reporter:
+        text = message.get_content()
+        assert "code-/shop/item-7" in text and "https://hotline.example.kz/status/" in text
+        assert HOST not in text and "drugs" not in text and "aigerim" not in text
     with db.session_scope() as session:
         (check,) = session.scalars(sa.select(Recheck)).all()
         evidence = session.get(Capture, check.capture_id)
