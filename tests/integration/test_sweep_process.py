@@ -1,0 +1,74 @@
+"""One sweep process (`python -m crawler.sweep.run`) against the sandbox web: pages and their
+pictures come out as JSON lines, robots.txt is asked through the egress point like everything
+else, foreign hosts are left alone, and the page budget holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.sandbox import SandboxWeb
+
+pytestmark = pytest.mark.integration
+
+
+def sweep(web: SandboxWeb, out: Path, *seeds: str, extra: tuple[str, ...] = ()) -> list[dict]:  # type: ignore[type-arg]
+    args = [arg for seed in seeds for arg in ("--seed", seed)]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler.sweep.run",
+            *args,
+            "--out",
+            str(out),
+            "--host-map",
+            json.dumps(web.host_map),
+            "--host-map-only",
+            "--delay",
+            "0",
+            "--stats",
+            str(out.with_suffix(".stats.json")),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_a_sweep_fetches_kaznet_pages_and_pictures_through_the_egress(tmp_path: Path) -> None:
+    with SandboxWeb() as web:
+        rows = sweep(
+            web,
+            tmp_path / "a.jsonl",
+            "http://zhasyl-bazar.kz/",
+            "http://dala-news.kz/",
+            "http://lucky-jackpot-casino.com/",  # a foreign seed is out of scope too
+        )
+        hits = list(web.hits)
+    pages = {r["url"] for r in rows if r["kind"] == "page"}
+    pictures = [r for r in rows if r["kind"] == "picture"]
+    assert pages == {"http://zhasyl-bazar.kz/", "http://dala-news.kz/"}
+    assert pictures and all(len(p["sha256"]) == 64 and p["bytes"] > 0 for p in pictures)
+    assert {p["page_url"] for p in pictures} <= pages
+    assert ("zhasyl-bazar.kz", "/robots.txt") in hits  # asked, and through the egress point
+    assert not any(host.endswith(".com") for host, _ in hits)
+    stats = json.loads((tmp_path / "a.stats.json").read_text())
+    assert stats["hotline/skipped"]["out of scope"] == 1
+    assert stats["hotline/pages_asked"] == 2
+
+
+def test_the_page_budget_holds(tmp_path: Path) -> None:
+    with SandboxWeb() as web:
+        seeds = [f"http://{host}/" for host in web.host_map if host.endswith(".kz")]
+        rows = sweep(web, tmp_path / "b.jsonl", *seeds, extra=("--max-pages", "2"))
+    assert len([r for r in rows if r["kind"] == "page"]) == 2
+    stats = json.loads((tmp_path / "b.stats.json").read_text())
+    assert stats["hotline/skipped"]["sweep page budget"] == len(seeds) - 2
