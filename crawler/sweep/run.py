@@ -28,7 +28,6 @@ class Politeness:
     obey_robots: bool = True
     per_host_concurrency: int = 2
     delay_s: float = 0.5
-    max_depth: int = 4
     time_limit_s: float = 3600.0
     timeout_s: float = 20.0
 
@@ -37,7 +36,7 @@ def sweep_settings(
     egress_url: str, manners: Politeness, job_dir: Path | None = None
 ) -> dict[str, Any]:
     """Scrapy settings of a sweep: the remote-control console off, robots.txt as configured,
-    per-host concurrency and delay, depth and time limits, every request through the egress."""
+    per-host concurrency and delay, a time limit, every request through the egress."""
     settings: dict[str, Any] = {
         "TELNETCONSOLE_ENABLED": False,
         "ROBOTSTXT_OBEY": manners.obey_robots,
@@ -45,7 +44,7 @@ def sweep_settings(
         "CONCURRENT_REQUESTS_PER_DOMAIN": manners.per_host_concurrency,
         "DOWNLOAD_DELAY": manners.delay_s,
         "RANDOMIZE_DOWNLOAD_DELAY": True,
-        "DEPTH_LIMIT": manners.max_depth,
+        "DEPTH_LIMIT": 0,  # the spider counts hops itself: pictures are not one
         "DEPTH_PRIORITY": 1,  # breadth first: near the seeds before far from them
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
@@ -116,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
             args.seed,
             policy=policy,
             sink=JsonLinesSink(out),
-            budget=Budget(max_pages=args.max_pages, max_pages_per_host=args.max_pages_per_host),
+            budget=Budget(
+                max_pages=args.max_pages,
+                max_pages_per_host=args.max_pages_per_host,
+                max_depth=args.max_depth,
+            ),
             manners=Politeness(
                 obey_robots=not args.ignore_robots,
                 per_host_concurrency=args.per_host_concurrency,
                 delay_s=args.delay,
-                max_depth=args.max_depth,
                 time_limit_s=args.time_limit,
             ),
             job_dir=args.job_dir,

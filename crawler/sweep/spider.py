@@ -3,8 +3,9 @@ the sweep's budgets, and hand every page and picture on as plain data (`PageItem
 `PictureItem`). What to make of them (hashes, the text model, known material, new cases) is the
 caller's item pipeline; this module never imports `triage_api`.
 
-Budgets: pages in all (`max_pages`), pages per host (`max_pages_per_host`), link depth
-(Scrapy's `DEPTH_LIMIT`), pictures per page, and a time limit (`CLOSESPIDER_TIMEOUT`). Every
+Budgets: pages in all (`max_pages`), pages per host (`max_pages_per_host`), links followed from
+a seed (`max_depth`; a page's pictures are not a hop), pictures per page, and a time limit
+(`CLOSESPIDER_TIMEOUT`). Every
 request, robots.txt included, leaves through the egress point (`EgressRouting`).
 """
 
@@ -50,6 +51,7 @@ class PictureItem:
 class Budget:
     max_pages: int = 1000
     max_pages_per_host: int = 200
+    max_depth: int = 4
     max_pictures_per_page: int = 20
     max_picture_bytes: int = 10 * 1024 * 1024
 
@@ -80,7 +82,7 @@ class SweepSpider(scrapy.Spider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         seed = response.meta.get("seed", response.url)
-        depth = int(response.meta.get("depth", 0))
+        depth = int(response.meta.get("hop", 0))
         if not isinstance(response, HtmlResponse):
             self.skipped["not a page"] += 1
             return
@@ -125,6 +127,9 @@ class SweepSpider(scrapy.Spider):
             self.skipped["out of scope"] += 1
             return None
         host = (urlsplit(url).hostname or "").lower()
+        if depth > self.budget.max_depth:
+            self.skipped["depth"] += 1
+            return None
         if self.pages_asked >= self.budget.max_pages:
             self.skipped["sweep page budget"] += 1
             return None
@@ -135,7 +140,7 @@ class SweepSpider(scrapy.Spider):
         # which errs on the side of fetching less.
         self.pages_asked += 1
         self.per_host[host] += 1
-        return scrapy.Request(url, callback=self.parse, meta={"seed": seed, "depth": depth})
+        return scrapy.Request(url, callback=self.parse, meta={"seed": seed, "hop": depth})
 
 
 def _absolute(response: Response, hrefs: list[str]) -> list[str]:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler import sandbox_kaznet as kaznet
 from crawler.sandbox import SandboxWeb
+from crawler.sandbox_kaznet import SandboxKaznet
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +74,42 @@ def test_the_page_budget_holds(tmp_path: Path) -> None:
     assert len([r for r in rows if r["kind"] == "page"]) == 2
     stats = json.loads((tmp_path / "b.stats.json").read_text())
     assert stats["hotline/skipped"]["sweep page budget"] == len(seeds) - 2
+
+
+def test_a_sweep_from_the_confirmed_case_reaches_its_kaznet_mirrors(tmp_path: Path) -> None:
+    with SandboxKaznet() as web:
+        rows = sweep(
+            web,  # type: ignore[arg-type]
+            tmp_path / "c.jsonl",
+            kaznet.CASE_URL,
+            extra=("--max-depth", "3", "--max-pages", "400", "--per-host-concurrency", "4"),
+        )
+        hits = list(web.hits)
+    pages = {r["url"] for r in rows if r["kind"] == "page"}
+    assert {mirror.url for mirror in kaznet.MIRRORS_IN_SCOPE} <= pages
+    assert kaznet.MIRROR_BEHIND_ROBOTS.url not in pages  # robots.txt says no
+    assert not any(h[1].startswith("/private/") for h in hits if h[0] == "aq-zhol.kz")
+    fetched_hosts = {host for host, *_ in hits}
+    assert not fetched_hosts & set(kaznet.FOREIGN_HOSTS)
+    mirror_pictures = {m.image for m in kaznet.MIRRORS_IN_SCOPE}
+    seen_pictures = {r["url"].rsplit("/", 1)[-1] for r in rows if r["kind"] == "picture"}
+    assert mirror_pictures <= seen_pictures
+
+
+def test_the_per_host_budget_and_depth_hold(tmp_path: Path) -> None:
+    with SandboxKaznet() as web:
+        rows = sweep(
+            web,  # type: ignore[arg-type]
+            tmp_path / "d.jsonl",
+            *kaznet.SEED_URLS,
+            extra=("--max-pages-per-host", "3", "--max-depth", "1"),
+        )
+    pages = [r for r in rows if r["kind"] == "page"]
+    per_host: dict[str, int] = {}
+    for page in pages:
+        host = page["url"].split("/")[2]
+        per_host[host] = per_host.get(host, 0) + 1
+    assert pages and max(per_host.values()) <= 3
+    assert max(page["depth"] for page in pages) <= 1
+    stats = json.loads((tmp_path / "d.stats.json").read_text())
+    assert stats["hotline/skipped"]["host page budget"] > 0
