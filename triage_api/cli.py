@@ -451,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     from triage_api.cli_forwarding import add_commands as add_forwarding_commands
 
     add_forwarding_commands(sub, add)
+    from triage_api.cli_sweep import add_commands as add_sweep_commands
+
+    add_sweep_commands(sub, add)
 
     hashlist = sub.add_parser("hashlist", help="hash lists: import, export, list").add_subparsers(
         dest="hashlist_command", required=True

@@ -195,6 +195,9 @@ class Settings(BaseSettings):
     points_per_waiting_hour: float = 2.0
     points_known_match: float = 1000.0
     points_capture_failed: float = -5.0
+    points_sweep: float = Field(
+        default=-15.0, description="A case a sweep found, not a person: lower unless matched."
+    )
     points_kaznet: float = Field(
         default=10.0, description="Cases in Kaznet come before foreign ones we can only forward."
     )

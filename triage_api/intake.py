@@ -88,6 +88,7 @@ def file_report(
     contact: str | None = None,
     client: str | None = None,
     channel: str = "api",
+    source: str = "public",
 ) -> FiledReport:
     """Add the report in the caller's transaction; the caller commits, then queues `next_stage`.
 
@@ -100,7 +101,7 @@ def file_report(
     statements = _statements(connection.dialect.name)
     case = connection.execute(
         statements.join_or_open_case,
-        {"url": canonical.url, "host": canonical.host, "now": now},
+        {"url": canonical.url, "host": canonical.host, "now": now, "source": source},
     ).one()
     case_id, new_case = int(case.id), case.report_count == 1
     code = new_tracking_code()
@@ -154,6 +155,7 @@ def _statements(dialect: str) -> _IntakeStatements:
             canonical_url=sa.bindparam("url"),
             host=sa.bindparam("host"),
             open_key=sa.bindparam("url"),
+            source=sa.bindparam("source"),  # a case keeps the source that opened it
             report_count=1,
             stage_since=now,
             created_at=now,

@@ -425,3 +425,22 @@ class ReporterUpdate(Base):
     sent_at: Mapped[datetime | None]
 
     __table_args__ = (sa.UniqueConstraint("report_id", "event"),)
+
+
+class Sweep(Base):
+    """One proactive sweep: its seeds (with why each was chosen), options and progress."""
+
+    __tablename__ = "sweeps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="running", index=True)
+    seeds: Mapped[list[Any]] = mapped_column(default=list)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pages: Mapped[int] = mapped_column(default=0)
+    pictures: Mapped[int] = mapped_column(default=0)
+    hosts: Mapped[int] = mapped_column(default=0)
+    new_cases: Mapped[int] = mapped_column(default=0)
+    matches: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

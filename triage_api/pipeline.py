@@ -341,6 +341,7 @@ def score(case_id: int) -> bool:
             jurisdiction=case.jurisdiction,
             country=case.country,
             signals=model_signals(stored(session, capture.id)) if capture else [],
+            source=case.source,
         )
         result = score_case(inputs, settings)
         return advance_stage(

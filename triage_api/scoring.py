@@ -58,6 +58,7 @@ class ScoreInputs:
     jurisdiction: str | None = None  # "kaznet", "foreign", "unknown"
     country: str | None = None
     signals: list[ModelSignal] = field(default_factory=list)
+    source: str = "public"  # "sweep": found by a proactive sweep, not reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,10 @@ def score_case(inputs: ScoreInputs, settings: Settings) -> Score:
         where = f" ({inputs.country})" if inputs.country else ""
         reasons.append(
             _reason("jurisdiction", 0.0, f"foreign{where}: forward to a partner hotline")
+        )
+    if inputs.source == "sweep" and not inputs.matches:
+        reasons.append(
+            _reason("source", settings.points_sweep, "found by a sweep, not reported by a person")
         )
     base = sum(float(r["points"]) for r in reasons)
     created_hours = inputs.created_at.timestamp() / EPOCH_HOUR

@@ -327,3 +327,20 @@ def test_a_model_never_outranks_a_trusted_list_match(settings: Settings) -> None
     listed = score_case(inputs(matches=[trusted("gambling")]), settings)
     modelled = score_case(inputs(signals=[signal("extremism", 1.0)]), settings)
     assert listed.band > modelled.band
+
+
+def test_a_sweep_case_ranks_lower_unless_it_matched_known_material() -> None:
+    from datetime import UTC, datetime
+
+    from triage_api.config import Settings
+    from triage_api.scoring import KnownMatch, ScoreInputs, score_case
+
+    settings = Settings()
+    when = datetime(2026, 11, 29, tzinfo=UTC)
+    reported = score_case(ScoreInputs(when, ["drugs"], 1), settings)
+    swept = score_case(ScoreInputs(when, ["drugs"], 1, source="sweep"), settings)
+    assert swept.base_points == reported.base_points + settings.points_sweep
+    assert any(r["code"] == "source" for r in swept.reasons)
+    known = [KnownMatch("hotline-confirmed-drugs", "drugs", "pdq", "trusted", distance=3)]
+    matched = score_case(ScoreInputs(when, ["drugs"], 1, matches=known, source="sweep"), settings)
+    assert matched.band == 3 and not any(r["code"] == "source" for r in matched.reasons)

@@ -1,0 +1,99 @@
+"""A sweep seeded from a confirmed case, run by `hotline sweep start` against the sandbox
+Kaznet, on both engines: the planted Kaznet mirrors become proactive cases (source `sweep`),
+the mirror behind robots.txt and every foreign host are left alone, and the sweep's progress
+is stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from crawler import sandbox_kaznet as kaznet
+from crawler.sandbox_kaznet import SandboxKaznet
+from tests.evidence_cases import case_with, staff
+from triage_api import db
+from triage_api.decisions import record_decision
+from triage_api.models import Case, Report, Sweep
+
+pytestmark = pytest.mark.integration
+
+
+def hotline(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "triage_api.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+
+
+def test_a_sweep_from_a_confirmed_case_opens_cases_for_its_mirrors(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    confirmed = case_with(kaznet.image_bytes(kaznet.CASE_IMAGE), kaznet.CASE_URL)
+    with db.session_scope() as session:
+        record_decision(
+            session,
+            case_id=confirmed,
+            user_id=staff(),
+            actor="user:aigerim",
+            outcome="illegal",
+            category="drugs",
+        )
+    with SandboxKaznet() as web:
+        monkeypatch.setenv("HOTLINE_HOST_MAP", json.dumps(web.host_map))
+        monkeypatch.setenv("HOTLINE_HOST_MAP_ONLY", "true")
+        assert hotline("sweep", "start").returncode == 2  # no seeds given
+        done = hotline(
+            "sweep",
+            "start",
+            "--from-cases",
+            "--max-depth",
+            "3",
+            "--delay",
+            "0",
+            "--per-host-concurrency",
+            "4",
+            "--max-pages",
+            "300",
+        )
+        hits = list(web.hits)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "finished" and summary["pages"] > 20 and summary["matches"] >= 4
+
+    with db.session_scope() as session:
+        swept = dict(
+            session.execute(
+                sa.select(Case.canonical_url, Case.id).where(Case.source == "sweep")
+            ).all()
+        )
+        reasons = {
+            url: comment
+            for url, comment in session.execute(
+                sa.select(Case.canonical_url, Report.comment)
+                .join(Report, Report.case_id == Case.id)
+                .where(Report.channel == "sweep")
+            )
+        }
+        sweep = session.scalars(sa.select(Sweep)).one()
+    mirrors = {mirror.url for mirror in kaznet.MIRRORS_IN_SCOPE}
+    assert mirrors <= set(swept), sorted(set(swept))
+    for url in mirrors:
+        assert "matches hotline-confirmed-drugs" in reasons[url] or "reads as" in reasons[url]
+    assert kaznet.CASE_URL not in swept  # a case already
+    assert kaznet.MIRROR_BEHIND_ROBOTS.url not in swept
+    assert not any(url.split("/")[2] in kaznet.FOREIGN_HOSTS for url in swept)
+    assert not {host for host, _ in hits} & set(kaznet.FOREIGN_HOSTS)
+    assert sweep.status == "finished" and sweep.new_cases == len(swept)
+    assert {s["kind"] for s in sweep.seeds} == {"confirmed"}  # the capture kept no HTML here
+
+    listed = hotline("sweep", "status", "--json")
+    assert listed.returncode == 0
+    assert json.loads(listed.stdout)[0]["new_cases"] == len(swept)

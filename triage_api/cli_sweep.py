@@ -1,0 +1,99 @@
+"""`hotline sweep start|status`: run a proactive sweep in this process, list recent sweeps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def cmd_sweep_start(args: argparse.Namespace) -> int:
+    from crawler.evidence import EvidenceStore
+    from crawler.sweep.run import Politeness
+    from crawler.sweep.spider import Budget
+    from triage_api import sweeps
+    from triage_api.config import get_settings
+    from triage_api.db import session_scope
+    from triage_api.sweep_seeds import Seed, seeds_from_cases
+
+    seeds = [Seed(url, "given", 0) for url in args.seed or []]
+    if args.from_cases:
+        with session_scope() as session:
+            seeds += seeds_from_cases(session, EvidenceStore(get_settings().evidence_dir))
+    if not seeds:
+        print("no seeds: give --seed URL or --from-cases (no confirmed case yet?)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    done = sweeps.start(
+        seeds,
+        budget=Budget(
+            max_pages=args.max_pages,
+            max_pages_per_host=args.max_pages_per_host,
+            max_depth=args.max_depth,
+        ),
+        manners=Politeness(
+            obey_robots=not args.ignore_robots,
+            per_host_concurrency=args.per_host_concurrency,
+            delay_s=args.delay,
+            time_limit_s=args.time_limit,
+        ),
+    )
+    print(json.dumps(_summary(done), ensure_ascii=False))
+    return EXIT_OK if done.status == "finished" else EXIT_FAILED
+
+
+def cmd_sweep_status(args: argparse.Namespace) -> int:
+    from triage_api import sweeps
+    from triage_api.db import session_scope
+
+    with session_scope() as session:
+        rows = [_summary(sweep) for sweep in sweeps.recent(session, args.limit)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(
+                f"sweep {row['id']} {row['status']}: {row['pages']} pages on {row['hosts']} hosts,"
+                f" {row['pictures']} pictures, {row['matches']} matches, {row['new_cases']} new"
+                f" cases, {row['errors']} errors (seeds {row['seeds']})"
+            )
+    return EXIT_OK
+
+
+def _summary(sweep: Any) -> dict[str, Any]:
+    return {
+        "id": sweep.id,
+        "status": sweep.status,
+        "seeds": len(sweep.seeds),
+        "pages": sweep.pages,
+        "pictures": sweep.pictures,
+        "hosts": sweep.hosts,
+        "matches": sweep.matches,
+        "new_cases": sweep.new_cases,
+        "errors": sweep.errors,
+        "started_at": sweep.started_at.isoformat(),
+        "finished_at": sweep.finished_at.isoformat() if sweep.finished_at else None,
+        "stats": sweep.stats,
+    }
+
+
+def add_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    sweep = sub.add_parser("sweep", help="proactive Kaznet sweeps").add_subparsers(
+        dest="sweep_command", required=True
+    )
+    start = add("start", cmd_sweep_start, "run one sweep in this process", sweep)
+    start.add_argument("--seed", action="append", help="a URL to start from (repeatable)")
+    start.add_argument("--from-cases", action="store_true", help="seeds from the hotline's cases")
+    start.add_argument("--max-pages", type=int, default=1000)
+    start.add_argument("--max-pages-per-host", type=int, default=200)
+    start.add_argument("--max-depth", type=int, default=3)
+    start.add_argument("--delay", type=float, default=0.5, help="seconds between a host's pages")
+    start.add_argument("--per-host-concurrency", type=int, default=2)
+    start.add_argument("--time-limit", type=float, default=3600.0)
+    start.add_argument("--ignore-robots", action="store_true")
+    status = add("status", cmd_sweep_status, "recent sweeps and their progress", sweep)
+    status.add_argument("--limit", type=int, default=20)
+    status.add_argument("--json", action="store_true")
