@@ -439,6 +439,16 @@ class EgressProxy:
         if rewrite_head:  # one request per connection: tell the browser not to reuse it
             head = await source.readuntil(b"\r\n\r\n")
             status_line, _, rest = head.partition(b"\r\n")
+            if _is_attachment(rest):
+                # Downloads are refused: the browser learns the headers, never the file, so not
+                # even a temporary copy reaches its disk. (Over https the browser's own refusal
+                # is what holds.)
+                chunk = status_line + b"\r\n" + _withheld_headers(rest)
+                event.reason = "attachment: body withheld"
+                event.bytes_in += len(chunk)
+                sink.write(chunk)
+                await sink.drain()
+                return
             chunk = status_line + b"\r\n" + _forward_headers(rest)
             event.bytes_in += len(chunk)
             sink.write(chunk)
@@ -459,6 +469,26 @@ class EgressProxy:
 
 
 HOP_BY_HOP = {b"connection", b"proxy-connection", b"keep-alive", b"proxy-authorization"}
+
+
+def _is_attachment(block: bytes) -> bool:
+    for line in block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-disposition":
+            return value.strip().lower().startswith(b"attachment")
+    return False
+
+
+def _withheld_headers(block: bytes) -> bytes:
+    """An attachment's headers with an empty body: no length, no chunking, a note why."""
+    dropped = HOP_BY_HOP | {b"content-length", b"transfer-encoding", b"content-encoding"}
+    lines = [
+        line
+        for line in block.split(b"\r\n")
+        if line and line.split(b":", 1)[0].strip().lower() not in dropped
+    ]
+    extra = [b"Content-Length: 0", b"X-Hotline-Egress: attachment withheld", b"Connection: close"]
+    return b"\r\n".join([*lines, *extra, b"", b""])
 
 
 def _forward_headers(block: bytes) -> bytes:

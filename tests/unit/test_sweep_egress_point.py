@@ -21,3 +21,19 @@ def test_requests_leave_through_the_policy() -> None:
     assert refused.status_code == 502 and refused.headers["x-hotline-egress"] == "502"
     assert (host, "allowed") in events
     assert ("not-on-the-map.kz", "unresolved") in events
+
+
+def test_an_attachment_never_passes_the_egress_point() -> None:
+    from crawler.hostile_web import SCRIPT, HostileWeb
+
+    web = HostileWeb().start()
+    try:
+        policy = EgressPolicy.build((), web.host_map, True)
+        with EgressPoint(policy) as point, httpx.Client(proxy=point.url, timeout=10) as client:
+            answer = client.get(f"http://{SCRIPT}/download/notice.txt")
+            reasons = [e.reason for e in point.proxy.events]
+    finally:
+        web.stop()
+    assert answer.headers["content-disposition"].startswith("attachment")
+    assert answer.headers["x-hotline-egress"] == "attachment withheld"
+    assert answer.content == b"" and "attachment: body withheld" in reasons
