@@ -72,6 +72,7 @@ class SweepSpider(scrapy.Spider):
         self.budget = budget or Budget()
         self.pages_asked = 0
         self.per_host: Counter[str] = Counter()
+        self.asked: set[str] = set()  # pages asked for once: a link seen again is not counted
         self.skipped: Counter[str] = Counter()  # why links were not followed
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -127,6 +128,8 @@ class SweepSpider(scrapy.Spider):
             self.skipped["out of scope"] += 1
             return None
         host = (urlsplit(url).hostname or "").lower()
+        if url in self.asked:
+            return None
         if depth > self.budget.max_depth:
             self.skipped["depth"] += 1
             return None
@@ -136,8 +139,8 @@ class SweepSpider(scrapy.Spider):
         if self.per_host[host] >= self.budget.max_pages_per_host:
             self.skipped["host page budget"] += 1
             return None
-        # Counted when asked, not when fetched: a duplicate dropped by the dupefilter still counts,
-        # which errs on the side of fetching less.
+        # Counted when first asked for; a page that then fails still counts (errs on fetching less).
+        self.asked.add(url)
         self.pages_asked += 1
         self.per_host[host] += 1
         return scrapy.Request(url, callback=self.parse, meta={"seed": seed, "hop": depth})
