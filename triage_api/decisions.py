@@ -90,21 +90,11 @@ def record_decision(
 ) -> Decision:
     """Record the decision, close the case and feed the known or allow list with its media."""
     verdicts = _checked(session, case_id, outcome, category, duplicate_of, media)
-    case = session.get(Case, case_id, with_for_update=True)
-    if case is None:
-        raise DecisionError(f"case {case_id} does not exist")
+    case = _locked_case(session, case_id)
     if case.status != "open":
         raise CaseClosed(f"case {case_id} is already {case.status}")
-    decision = Decision(
-        case_id=case_id,
-        user_id=user_id,
-        outcome=outcome,
-        category=category,
-        legal_basis=_basis(category, legal_basis) if outcome == "illegal" else legal_basis,
-        duplicate_of=duplicate_of,
-        note=note,
-        media=verdicts,
-    )
+    decision = _decision(case_id, user_id, outcome, category, legal_basis, duplicate_of, note)
+    decision.media = verdicts
     session.add(decision)
     case.status, case.open_key, case.lease_until = "decided", None, None
     session.flush()
@@ -149,25 +139,13 @@ def revise_decision(
     if len(reason) > MAX_REASON:
         raise DecisionError(f"the reason is longer than {MAX_REASON} characters")
     verdicts = _checked(session, case_id, outcome, category, duplicate_of, media)
-    case = session.get(Case, case_id, with_for_update=True)
-    if case is None:
-        raise DecisionError(f"case {case_id} does not exist")
+    case = _locked_case(session, case_id)
     standing = standing_decision(session, case_id)
     if case.status != "decided" or standing is None:
         raise NothingToRevise(f"case {case_id} has no decision to revise")
     withdrawn, taken_back = _withdraw(session, case_id)
-    decision = Decision(
-        case_id=case_id,
-        user_id=user_id,
-        outcome=outcome,
-        category=category,
-        legal_basis=_basis(category, legal_basis) if outcome == "illegal" else legal_basis,
-        duplicate_of=duplicate_of,
-        note=note,
-        media=verdicts,
-        revises_id=standing.id,
-        reason=reason,
-    )
+    decision = _decision(case_id, user_id, outcome, category, legal_basis, duplicate_of, note)
+    decision.media, decision.revises_id, decision.reason = verdicts, standing.id, reason
     session.add(decision)
     session.flush()
     added = list_case_media(session, decision)
@@ -199,13 +177,11 @@ def decide(
     user_id: int,
     actor: str,
     outcome: str,
-    category: str | None = None,
-    legal_basis: str | None = None,
-    duplicate_of: int | None = None,
     note: str | None = None,
-    media: Sequence[MediaVerdict] = (),
+    **fields: Any,
 ) -> Decision:
-    """What an analyst's decision button does: a second opinion, or a decision that closes."""
+    """What an analyst's decision button does: a second opinion, or a decision that closes
+    (`fields`: those of `record_decision`)."""
     if outcome == SECOND_OPINION:
         return ask_second_opinion(session, case_id=case_id, user_id=user_id, actor=actor, note=note)
     return record_decision(
@@ -214,11 +190,36 @@ def decide(
         user_id=user_id,
         actor=actor,
         outcome=outcome,
+        note=note,
+        **fields,
+    )
+
+
+def _locked_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise DecisionError(f"case {case_id} does not exist")
+    return case
+
+
+def _decision(
+    case_id: int,
+    user_id: int,
+    outcome: str,
+    category: str | None,
+    legal_basis: str | None,
+    duplicate_of: int | None,
+    note: str | None,
+) -> Decision:
+    """A decision row; an illegal one without a legal basis takes the taxonomy's."""
+    return Decision(
+        case_id=case_id,
+        user_id=user_id,
+        outcome=outcome,
         category=category,
-        legal_basis=legal_basis,
+        legal_basis=_basis(category, legal_basis) if outcome == "illegal" else legal_basis,
         duplicate_of=duplicate_of,
         note=note,
-        media=media,
     )
 
 
@@ -227,9 +228,7 @@ def ask_second_opinion(
 ) -> Decision:
     """Record that this analyst wants someone else to look: the case stays open, its lease ends,
     and `claims.claim_next` will not hand it back to them."""
-    case = session.get(Case, case_id, with_for_update=True)
-    if case is None:
-        raise DecisionError(f"case {case_id} does not exist")
+    case = _locked_case(session, case_id)
     if case.status != "open":
         raise CaseClosed(f"case {case_id} is already {case.status}")
     asked = Decision(case_id=case_id, user_id=user_id, outcome=SECOND_OPINION, note=note)
