@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import idna
 from PIL import Image
 
-from crawler import sandbox_sites
+from crawler import sandbox_apps, sandbox_sites
 
 KAZNET_SUFFIXES = (".kz", ".xn--80ao21a")  # .kz and .қаз, the latter in punycode as served
 SLOW_S = 1.5
@@ -631,6 +631,9 @@ def respond(host: str, path: str, query: str = "") -> Answer:
         if number.isdigit() and 1 <= int(number) <= LOOP_PAGES:
             return Answer(200, render(_loop_page(int(number))))
         return not_found
+    app = sandbox_apps.answer(url) if not query else None
+    if app is not None:
+        return Answer(200, app[1], app[0])
     page = PAGES.get(url) if not query else None
     return not_found if page is None else Answer(200, render(page))
 

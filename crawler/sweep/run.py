@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import CrawlerProcess
 
 from crawler.egress import EgressPolicy
 from crawler.sweep.egress_point import EgressPoint
+from crawler.sweep.render import RENDER_MODES, render_settings
 from crawler.sweep.scope import Scope
 from crawler.sweep.sink import JsonLinesSink, Sink, register
-from crawler.sweep.spider import Budget, SweepSpider
+from crawler.sweep.spider import Budget, Memory, SweepSpider
+
+IDLE_POLL_S = 0.5
 
 
 @dataclass
@@ -32,11 +36,24 @@ class Politeness:
     timeout_s: float = 20.0
 
 
+@dataclass
+class Shared:
+    """A frontier in Redis that several sweep processes, on any machines, work together."""
+
+    redis_url: str
+    key: str
+
+
 def sweep_settings(
-    egress_url: str, manners: Politeness, job_dir: Path | None = None
+    egress_url: str,
+    manners: Politeness,
+    job_dir: Path | None = None,
+    shared: Shared | None = None,
+    render: str = "never",
 ) -> dict[str, Any]:
     """Scrapy settings of a sweep: the remote-control console off, robots.txt as configured,
-    per-host concurrency and delay, a time limit, every request through the egress."""
+    per-host concurrency and delay (per process), a time limit, every request through the
+    egress; the queue in this process (resumable from `job_dir`) or in a shared frontier."""
     settings: dict[str, Any] = {
         "TELNETCONSOLE_ENABLED": False,
         "ROBOTSTXT_OBEY": manners.obey_robots,
@@ -60,8 +77,16 @@ def sweep_settings(
         "ITEM_PIPELINES": {"crawler.sweep.sink.SinkPipeline": 100},
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     }
-    if job_dir is not None:
+    if shared is not None:
+        settings["SCHEDULER"] = "crawler.sweep.frontier.RedisScheduler"
+        settings["HOTLINE_FRONTIER_URL"] = shared.redis_url
+        settings["HOTLINE_FRONTIER_KEY"] = shared.key
+    elif job_dir is not None:
         settings["JOBDIR"] = str(job_dir)  # pending requests and seen URLs survive a stop
+    if render != "never":  # the browser for pages that need it; plain sweeps load none
+        browser = render_settings(egress_url, timeout_s=manners.timeout_s)
+        settings["DOWNLOADER_MIDDLEWARES"] |= browser.pop("DOWNLOADER_MIDDLEWARES")
+        settings |= browser
     return settings
 
 
@@ -74,15 +99,31 @@ def run(
     budget: Budget | None = None,
     manners: Politeness | None = None,
     job_dir: Path | None = None,
+    shared: Shared | None = None,
+    memory: Memory | None = None,
+    render: str = "never",
 ) -> dict[str, Any]:
-    """Crawl from the seeds until the frontier is empty or a budget ends it; Scrapy's stats."""
+    """Crawl from the seeds until the frontier is empty (in a shared frontier: also nothing held
+    by another process) or a budget ends it; Scrapy's stats."""
     key = register(sink)
     with EgressPoint(policy) as point:
-        settings = sweep_settings(point.url, manners or Politeness(), job_dir)
+        settings = sweep_settings(
+            point.url, manners or Politeness(), job_dir, shared, render=render
+        )
         settings["HOTLINE_SINK"] = key
+        if shared is not None:
+            # An idle process polls the shared frontier on the engine's heartbeat (5 s).
+            ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = IDLE_POLL_S
         process = CrawlerProcess(settings | {"LOG_INSTALL_ROOT_HANDLER": False})
         crawler = process.create_crawler(SweepSpider)
-        process.crawl(crawler, seeds=seeds, scope=scope or Scope(), budget=budget or Budget())
+        process.crawl(
+            crawler,
+            seeds=seeds,
+            scope=scope or Scope(),
+            budget=budget or Budget(),
+            memory=memory,
+            render=render,
+        )
         process.start()
         stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
         spider = crawler.spider
@@ -90,6 +131,9 @@ def run(
             stats["hotline/skipped"] = dict(spider.skipped)
             stats["hotline/pages_asked"] = spider.pages_asked
         stats["hotline/egress_refused"] = len(point.proxy.refused())
+        stats["hotline/egress_turned_away"] = sorted(  # refused, or not on the host map
+            {e.host for e in point.proxy.events if e.decision in ("refused", "unresolved")}
+        )
     return stats
 
 
@@ -107,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=3600.0)
     parser.add_argument("--ignore-robots", action="store_true")
     parser.add_argument("--job-dir", type=Path)
+    parser.add_argument("--frontier", help="redis://… URL of a frontier shared with others")
+    parser.add_argument("--frontier-key", default="hotline:sweep:cli")
+    parser.add_argument(
+        "--render", choices=RENDER_MODES, default="never", help="pages through the browser"
+    )
     parser.add_argument("--stats", type=Path, help="write Scrapy's stats here as JSON")
     args = parser.parse_args(argv)
     policy = EgressPolicy.build((), json.loads(args.host_map), args.host_map_only)
@@ -127,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                 time_limit_s=args.time_limit,
             ),
             job_dir=args.job_dir,
+            shared=Shared(args.frontier, args.frontier_key) if args.frontier else None,
+            render=args.render,
         )
     if args.stats:
         args.stats.write_text(json.dumps(stats, default=str, indent=1))

@@ -5,14 +5,15 @@ caller's item pipeline; this module never imports `triage_api`.
 
 Budgets: pages in all (`max_pages`), pages per host (`max_pages_per_host`), links followed from
 a seed (`max_depth`; a page's pictures are not a hop), pictures per page, and a time limit
-(`CLOSESPIDER_TIMEOUT`). Every
-request, robots.txt included, leaves through the egress point (`EgressRouting`).
+(`CLOSESPIDER_TIMEOUT`). Every request, robots.txt included, leaves through the egress point
+(`EgressRouting`). Several processes may share one sweep through a Redis frontier
+(`crawler.sweep.frontier`): they then admit pages against the budgets together.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -21,9 +22,14 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 
 from crawler.light_fetch import page_text
+from crawler.sweep.render import RENDER_MODES, needs_render
 from crawler.sweep.scope import Scope
 
 MAX_HTML_CHARS = 2_000_000
+_BUDGET_WORDS = {"budget": "sweep page budget", "host": "host page budget"}
+
+Memory = Callable[[str], "list[str] | None"]
+"""The links of a page an earlier sweep fetched within the revisit window, else None."""
 
 
 @dataclass
@@ -37,6 +43,7 @@ class PageItem:
     html: str
     links: list[str] = field(default_factory=list)
     pictures: list[str] = field(default_factory=list)
+    rendered: bool = False  # read from the browser's DOM, not the plain HTML
 
 
 @dataclass
@@ -64,12 +71,21 @@ class SweepSpider(scrapy.Spider):
         seeds: list[str],
         scope: Scope,
         budget: Budget | None = None,
+        memory: Memory | None = None,
+        render: str = "never",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.seeds = list(dict.fromkeys(seeds))
         self.scope = scope
         self.budget = budget or Budget()
+        self.memory = memory
+        if render not in RENDER_MODES:
+            raise ValueError(f"render is one of {', '.join(RENDER_MODES)}, not {render!r}")
+        self.render = render
+        # `always`: pages through the browser from the first fetch (pictures stay plain).
+        self._always = {"playwright": True, "rendered": True} if render == "always" else {}
+        self.frontier: Any = None  # a shared frontier's scheduler sets it when the crawl opens
         self.pages_asked = 0
         self.per_host: Counter[str] = Counter()
         self.asked: set[str] = set()  # pages asked for once: a link seen again is not counted
@@ -77,15 +93,35 @@ class SweepSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for seed in self.seeds:
-            request = self._page_request(seed, seed, depth=0)
-            if request is not None:
+            for request in self._follow(seed, seed, depth=0, remembered=False):
                 yield request
+
+    def on_finished(self, request: scrapy.Request | None) -> None:
+        """Called once a request's callback has run; a shared frontier replaces it."""
+
+    def failed(self, failure: Any) -> None:
+        """Errback: a request that got no answer (refused, timed out, robots.txt) is finished."""
+        request = getattr(failure, "request", None)
+        self.skipped[f"failed: {type(failure.value).__name__}"] += 1
+        if request is not None:
+            self.on_finished(request)
 
     def parse(self, response: Response) -> Iterator[Any]:
         seed = response.meta.get("seed", response.url)
         depth = int(response.meta.get("hop", 0))
         if not isinstance(response, HtmlResponse):
             self.skipped["not a page"] += 1
+            self.on_finished(response.request)
+            return
+        if self._wants_browser(response):  # an app shell: once more, in the browser, uncounted
+            yield scrapy.Request(
+                response.url,
+                callback=self.parse,
+                errback=self.failed,
+                meta={"seed": seed, "hop": depth, "playwright": True, "rendered": True},
+                dont_filter=True,
+            )
+            self.on_finished(response.request)
             return
         html = response.text[:MAX_HTML_CHARS]
         title, text = page_text(html)
@@ -95,55 +131,113 @@ class SweepSpider(scrapy.Spider):
             : self.budget.max_pictures_per_page
         ]
         yield PageItem(
-            response.url, response.status, depth, seed, title, text, html, links, pictures
+            response.url,
+            response.status,
+            depth,
+            seed,
+            title,
+            text,
+            html,
+            links,
+            pictures,
+            rendered=bool(response.meta.get("playwright")),
         )
         for picture in pictures:
             yield scrapy.Request(
                 picture,
                 callback=self.picture,
+                errback=self.failed,
                 meta={"page": response.url, "seed": seed},
                 priority=10,  # pictures before further pages: a page's evidence stays together
             )
         for link in links:
-            request = self._page_request(link, seed, depth=depth + 1)
-            if request is not None:
-                yield request
+            yield from self._follow(link, seed, depth=depth + 1)
+        self.on_finished(response.request)
+
+    def _wants_browser(self, response: Response) -> bool:
+        """`when-needed`: a plain page that looks like an app shell and had no browser turn."""
+        return (
+            self.render == "when-needed"
+            and not response.meta.get("rendered")
+            and needs_render(response)
+        )
 
     def picture(self, response: Response) -> Iterator[PictureItem]:
         body = response.body
         if len(body) > self.budget.max_picture_bytes:
             self.skipped["picture too large"] += 1
-            return
-        kind = response.headers.get("Content-Type")
-        yield PictureItem(
-            response.url,
-            response.meta.get("page", ""),
-            body,
-            kind.decode("latin-1") if kind else None,
-        )
+        else:
+            kind = response.headers.get("Content-Type")
+            yield PictureItem(
+                response.url,
+                response.meta.get("page", ""),
+                body,
+                kind.decode("latin-1") if kind else None,
+            )
+        self.on_finished(response.request)
 
-    def _page_request(self, url: str, seed: str, *, depth: int) -> scrapy.Request | None:
-        allowed, _ = self.scope.why(url)
-        if not allowed:
-            self.skipped["out of scope"] += 1
-            return None
-        host = (urlsplit(url).hostname or "").lower()
-        if url in self.asked:
-            return None
-        if depth > self.budget.max_depth:
-            self.skipped["depth"] += 1
-            return None
-        if self.pages_asked >= self.budget.max_pages:
-            self.skipped["sweep page budget"] += 1
-            return None
-        if self.per_host[host] >= self.budget.max_pages_per_host:
-            self.skipped["host page budget"] += 1
-            return None
-        # Counted when first asked for; a page that then fails still counts (errs on fetching less).
-        self.asked.add(url)
+    def _follow(
+        self, url: str, seed: str, *, depth: int, remembered: bool = True
+    ) -> Iterator[scrapy.Request]:
+        """The request for a page, or, for a page an earlier sweep fetched lately, the requests
+        for its links as that sweep found them (the page itself is not fetched again)."""
+        pending = [(url, depth)]
+        while pending:
+            url, depth = pending.pop()
+            allowed, _ = self.scope.why(url)
+            if not allowed:
+                self.skipped["out of scope"] += 1
+                continue
+            if url in self.asked:
+                continue
+            if depth > self.budget.max_depth:
+                self.skipped["depth"] += 1
+                continue
+            links = self.memory(url) if remembered and self.memory else None
+            request = scrapy.Request(
+                url,
+                callback=self.parse,
+                errback=self.failed,
+                meta={"seed": seed, "hop": depth} | self._always,
+            )
+            if not self._admit(request, fetch=links is None):
+                continue
+            if links is None:
+                if self.frontier is None:  # a shared frontier queued it as it admitted it
+                    yield request
+                continue
+            self.skipped["swept lately: links followed"] += 1
+            pending.extend((link, depth + 1) for link in reversed(links))
+
+    def _admit(self, request: scrapy.Request, *, fetch: bool) -> bool:
+        """Count a page against the budgets when first asked for (a page that then fails still
+        counts: errs on fetching less). Processes sharing a frontier count together in Redis,
+        where a page to fetch is queued in the same step."""
+        host = (urlsplit(request.url).hostname or "").lower()
+        answer = self._budget_answer(request, host, fetch)
+        if answer != "ok":
+            if answer != "seen":
+                self.skipped[_BUDGET_WORDS[answer]] += 1
+            return False
+        self.asked.add(request.url)
         self.pages_asked += 1
         self.per_host[host] += 1
-        return scrapy.Request(url, callback=self.parse, meta={"seed": seed, "hop": depth})
+        return True
+
+    def _budget_answer(self, request: scrapy.Request, host: str, fetch: bool) -> str:
+        """'ok', 'seen', 'budget' or 'host'."""
+        budget = self.budget
+        if self.frontier is not None:
+            return str(
+                self.frontier.admit(
+                    request, host, budget.max_pages, budget.max_pages_per_host, queue=fetch
+                )
+            )
+        if self.pages_asked >= budget.max_pages:
+            return "budget"
+        if self.per_host[host] >= budget.max_pages_per_host:
+            return "host"
+        return "ok"
 
 
 def _absolute(response: Response, hrefs: list[str]) -> list[str]:
