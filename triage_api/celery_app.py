@@ -1,6 +1,7 @@
 """The Celery application: embedded filesystem broker by default, Redis for scale-out.
 
-Browser work goes to the `capture` queue, CPU work to `analysis`, so each can get its own workers.
+Browser work goes to the `capture` queue, CPU work to `analysis`, so each can get its own workers;
+sweeps to `sweep`, whose tasks last hours and must not hold the others' worker slots.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 
 from triage_api.config import Settings, get_settings
 
 CAPTURE_QUEUE = "capture"
 ANALYSIS_QUEUE = "analysis"
+SWEEP_QUEUE = "sweep"  # hours-long tasks: a worker of its own (`hotline worker -Q sweep`)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -43,6 +46,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {
             "hotline.capture": {"queue": CAPTURE_QUEUE},
             "hotline.recheck_full": {"queue": CAPTURE_QUEUE},
+            "hotline.sweep_work": {"queue": SWEEP_QUEUE},
         },
         "worker_enable_remote_control": not settings.embedded_broker,
         "worker_send_task_events": False,
@@ -52,9 +56,22 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "reconcile": {"task": "hotline.reconcile", "schedule": settings.reconcile_every_s},
             "audit-seal": {"task": "hotline.audit_seal", "schedule": settings.audit_seal_every_s},
             "takedown-tick": {"task": "hotline.takedown_tick", "schedule": settings.recheck_tick_s},
+            **_nightly_sweep(settings),
         },
         "beat_schedule_filename": str(settings.resolved_data_dir / "celerybeat-schedule"),
         "timezone": "UTC",
+    }
+
+
+def _nightly_sweep(settings: Settings) -> dict[str, Any]:
+    if not settings.sweep_at_utc:
+        return {}
+    hour, minute = settings.sweep_at_utc.split(":")
+    return {
+        "nightly-sweep": {
+            "task": "hotline.sweep_nightly",
+            "schedule": crontab(hour=int(hour), minute=int(minute)),
+        }
     }
 
 

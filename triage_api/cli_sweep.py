@@ -1,4 +1,5 @@
-"""`hotline sweep start|status`: run a proactive sweep in this process, list recent sweeps."""
+"""`hotline sweep start|join|status`: run a proactive sweep (in this process or in several that
+share its frontier), join a running or stopped sweep from any machine, list recent sweeps."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def cmd_sweep_start(args: argparse.Namespace) -> int:
     from triage_api.db import session_scope
     from triage_api.sweep_seeds import Seed, seeds_from_cases
 
+    if not 1 <= args.processes <= 64:
+        print("--processes is between 1 and 64", file=sys.stderr)
+        return EXIT_BAD_INPUT
     seeds = [Seed(url, "given", 0) for url in args.seed or []]
     if args.from_cases:
         with session_scope() as session:
@@ -40,9 +44,32 @@ def cmd_sweep_start(args: argparse.Namespace) -> int:
             delay_s=args.delay,
             time_limit_s=args.time_limit,
         ),
+        render=args.render,
+        processes=args.processes,
     )
     print(json.dumps(_summary(done), ensure_ascii=False))
     return EXIT_OK if done.status == "finished" else EXIT_FAILED
+
+
+def cmd_sweep_join(args: argparse.Namespace) -> int:
+    from triage_api import sweeps
+
+    sweeps.resume(args.sweep_id)  # a stopped sweep runs again; a running one is joined
+    try:
+        done = sweeps.work(args.sweep_id)
+    except (LookupError, ValueError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(_summary(done), ensure_ascii=False))
+    return EXIT_OK if done.status in ("finished", "running") else EXIT_FAILED
+
+
+def cmd_sweep_nightly(args: argparse.Namespace) -> int:
+    """What Celery beat does at HOTLINE_SWEEP_AT_UTC: open the sweep and queue its processes."""
+    from triage_api import sweeps
+
+    print(json.dumps({"sweep": sweeps.schedule_nightly()}))
+    return EXIT_OK
 
 
 def cmd_sweep_status(args: argparse.Namespace) -> int:
@@ -67,6 +94,7 @@ def _summary(sweep: Any) -> dict[str, Any]:
     return {
         "id": sweep.id,
         "status": sweep.status,
+        "trigger": sweep.trigger,
         "seeds": len(sweep.seeds),
         "pages": sweep.pages,
         "pictures": sweep.pictures,
@@ -94,6 +122,21 @@ def add_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     start.add_argument("--per-host-concurrency", type=int, default=2)
     start.add_argument("--time-limit", type=float, default=3600.0)
     start.add_argument("--ignore-robots", action="store_true")
+    start.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="processes sharing the sweep's frontier in Redis (needs HOTLINE_BROKER_URL=redis://)",
+    )
+    start.add_argument(
+        "--render",
+        choices=("never", "when-needed", "always"),
+        default="when-needed",
+        help="pages through Chromium: never, when a page is an empty app shell, or always",
+    )
+    join = add("join", cmd_sweep_join, "work a running or stopped sweep in this process", sweep)
+    join.add_argument("sweep_id", type=int)
+    add("nightly", cmd_sweep_nightly, "open the scheduled sweep and queue its processes", sweep)
     status = add("status", cmd_sweep_status, "recent sweeps and their progress", sweep)
     status.add_argument("--limit", type=int, default=20)
     status.add_argument("--json", action="store_true")

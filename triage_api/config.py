@@ -32,6 +32,33 @@ class Settings(BaseSettings):
         description="Database connections per process; intake runs at most this many at once.",
     )
 
+    # Proactive sweeps (Celery beat starts one at `sweep_at_utc` each day when it is set).
+    sweep_at_utc: str | None = Field(
+        default=None,
+        pattern=r"^([01]?\d|2[0-3]):[0-5]\d$",
+        description="HH:MM (UTC) of the nightly sweep seeded from the cases; none if unset.",
+    )
+    sweep_processes: int = Field(
+        default=2, ge=1, le=64, description="Sweep processes (Celery tasks) sharing the frontier."
+    )
+    sweep_max_pages: int = Field(default=5000, ge=1)
+    sweep_max_pages_per_host: int = Field(default=200, ge=1)
+    sweep_max_depth: int = Field(default=3, ge=0, le=50)
+    sweep_delay_s: float = Field(default=0.5, ge=0, description="Seconds between a host's pages.")
+    sweep_per_host_concurrency: int = Field(default=2, ge=1, le=32)
+    sweep_time_limit_s: float = Field(default=4 * 3600.0, gt=0)
+    sweep_render: str = Field(
+        default="when-needed",
+        pattern="^(never|when-needed|always)$",
+        description="Pages through Chromium: never, when a page is an empty app shell, always.",
+    )
+    sweep_revisit_h: float = Field(
+        default=72.0,
+        ge=0,
+        description="A page a sweep fetched this recently is not fetched again; its links are "
+        "followed as found. 0 fetches every page every time.",
+    )
+
     # Intake
     report_rate_limit: int = Field(default=30, description="Reports per client per window.")
     report_rate_window_s: int = 60

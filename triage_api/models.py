@@ -444,3 +444,35 @@ class Sweep(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # Several processes, on several machines, may work one sweep through its Redis frontier.
+    frontier: Mapped[str | None] = mapped_column(sa.String(200))
+    heartbeat_at: Mapped[datetime | None]  # the last progress any of its processes wrote
+    trigger: Mapped[str] = mapped_column(sa.String(20), default="manual")  # manual | schedule
+
+
+class SweepFind(Base):
+    """A case a sweep opened, and why: the sweep's report lists them."""
+
+    __tablename__ = "sweep_finds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(sa.ForeignKey("sweeps.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.Text)
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("sweep_id", "case_id"),)
+
+
+class SweptPage(Base):
+    """A page some sweep fetched: a later sweep within the revisit window follows its links
+    from here instead of fetching it again (URL dedup across sweeps)."""
+
+    __tablename__ = "swept_pages"
+    url_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # sha256 of the URL
+    url: Mapped[str] = mapped_column(sa.Text)
+    sweep_id: Mapped[int] = mapped_column(sa.ForeignKey("sweeps.id"), index=True)
+    status: Mapped[int]
+    links: Mapped[list[Any]] = mapped_column(default=list)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

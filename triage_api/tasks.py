@@ -14,7 +14,7 @@ from celery.signals import worker_process_shutdown
 
 from crawler.capture_host import close_hosts
 from triage_api import pipeline
-from triage_api.celery_app import ANALYSIS_QUEUE, CAPTURE_QUEUE, app
+from triage_api.celery_app import ANALYSIS_QUEUE, CAPTURE_QUEUE, SWEEP_QUEUE, app
 from triage_api.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -217,3 +217,37 @@ def recheck_full(takedown_id: int, due_at: str) -> str:
     from triage_api import rechecks
 
     return rechecks.run_full(takedown_id, datetime.fromisoformat(due_at)) or "not due"
+
+
+@app.task(name="hotline.sweep_nightly", time_limit=300)
+def sweep_nightly() -> int | None:
+    """Celery beat's nightly sweep: seeds from the cases, the configured budgets, and one
+    `hotline.sweep_work` task per process; none while an earlier scheduled sweep still runs."""
+    from triage_api import sweeps
+
+    return sweeps.schedule_nightly()
+
+
+@app.task(name="hotline.sweep_work", time_limit=int(get_settings().sweep_time_limit_s) + 900)
+def sweep_work(sweep_id: int) -> int:
+    """One process of a sweep. Scrapy's reactor runs once per process, so the crawl runs in a
+    child (`hotline sweep join`); a task delivered twice only adds a process to the sweep."""
+    import subprocess
+
+    from triage_api import sweeps
+
+    limit = get_settings().sweep_time_limit_s + 600
+    done = subprocess.run(sweeps.worker_command(sweep_id), timeout=limit, check=False)
+    return done.returncode
+
+
+def queue_sweep_work(sweep_id: int, processes: int) -> int:
+    """Hand a sweep to `processes` sweep tasks; how many were queued."""
+    queued = 0
+    for _ in range(processes):
+        try:
+            sweep_work.apply_async(args=[sweep_id], queue=SWEEP_QUEUE)
+            queued += 1
+        except Exception:
+            log.exception("could not queue a process for sweep %s", sweep_id)
+    return queued
