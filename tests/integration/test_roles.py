@@ -47,10 +47,13 @@ MINIMUM = {
     ("GET", "/api/v1/users"): "admin",
     ("GET", "/api/v1/cases/{case_id}/package"): "supervisor",
     ("GET", "/api/v1/forwarding/partner"): "supervisor",
+    ("GET", "/api/v1/sweeps"): "analyst",
+    ("GET", "/api/v1/sweeps/{sweep_id}"): "analyst",
 }
 FILL = {
     "{case_id}": "999999",
     "{notice_id}": "999999",
+    "{sweep_id}": "999999",
     "{sha256}": "a" * 64,
     "{tracking_code}": "x" * 20,
 }

@@ -20,8 +20,10 @@ from triage_api.api.routes import (
     review,
     status_page,
     supervise,
+    sweeps,
     takedown,
     ui,
+    ui_sweeps,
     ui_takedown,
 )
 
@@ -137,8 +139,10 @@ def create_app() -> FastAPI:
         app.include_router(router, prefix=api_prefix)
     app.include_router(forwarding.router, prefix=api_prefix)
     app.include_router(takedown.router, prefix=api_prefix)
+    app.include_router(sweeps.router, prefix=api_prefix)
     app.include_router(ui.router)
     app.include_router(ui_takedown.router)
+    app.include_router(ui_sweeps.router)
     app.include_router(supervise.router)
     app.include_router(status_page.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), "static")
