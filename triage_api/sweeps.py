@@ -289,9 +289,11 @@ def memory_for(sweep_id: int, settings: Settings) -> Memory | None:
     return remembered
 
 
-def work(sweep_id: int, *, settings: Settings | None = None) -> Sweep:
+def work(sweep_id: int, *, settings: Settings | None = None, opened: bool = False) -> Sweep:
     """Work the sweep in this process until its frontier is drained or the time limit ends it
-    (Scrapy's reactor: once per process), then queue the pipeline for the cases it opened."""
+    (Scrapy's reactor: once per process), then queue the pipeline for the cases it opened.
+    A sweep without a shared frontier has one process: another may take it over only once it
+    has been silent for `STALE_S` (`opened`: this process just opened it)."""
     from triage_api.tasks import enqueue
 
     settings = settings or get_settings()
@@ -301,6 +303,11 @@ def work(sweep_id: int, *, settings: Settings | None = None) -> Sweep:
             raise LookupError(f"no sweep {sweep_id}")
         if sweep.status != "running":
             raise ValueError(f"sweep {sweep_id} is {sweep.status}, not running")
+        silent = utcnow() - (sweep.heartbeat_at or sweep.started_at)
+        if sweep.frontier is None and not opened and silent < timedelta(seconds=STALE_S):
+            raise ValueError(
+                f"sweep {sweep_id} has no shared frontier and a process is at work on it"
+            )
         seeds = [seed["url"] for seed in sweep.seeds]
         budget = Budget(**sweep.options.get("budget", {}))
         manners = Politeness(**sweep.options.get("politeness", {}))
@@ -413,7 +420,7 @@ def start(
         seeds, budget=budget, manners=manners, render=render, trigger=trigger, settings=settings
     )
     if processes <= 1 or not frontier_url(settings):
-        return work(sweep_id, settings=settings)
+        return work(sweep_id, settings=settings, opened=True)
     children = [
         subprocess.Popen(worker_command(sweep_id), env=dict(os.environ)) for _ in range(processes)
     ]

@@ -49,6 +49,7 @@ KEPT_META = (
     "playwright",
     "rendered",
 )
+CALLBACKS = ("parse", "picture", "failed")  # what an entry from Redis may name, nothing else
 PRIORITY_SPAN = 2**32  # arrival order inside one priority
 
 # Admit a page against the budgets and queue it, in one step: 'ok', 'seen', 'budget' or 'host'.
@@ -73,8 +74,10 @@ return 'ok'
 _TAKE = """
 local first = redis.call('ZPOPMIN', KEYS[1])
 if #first == 0 then return false end
-local entry = cjson.decode(first[1])
-redis.call('HSET', KEYS[2], entry['f'], cjson.encode({first[1], first[2]}))
+local ok, entry = pcall(cjson.decode, first[1])
+local fingerprint = first[1]
+if ok and type(entry) == 'table' and type(entry['f']) == 'string' then fingerprint = entry['f'] end
+redis.call('HSET', KEYS[2], fingerprint, cjson.encode({first[1], first[2]}))
 return first[1]
 """
 
@@ -166,7 +169,13 @@ class Frontier:
 
     def take(self) -> dict[str, Any] | None:
         raw = self._take(keys=[self.k("queue"), self.k(f"held:{self.worker}")])
-        return json.loads(raw) if raw else None
+        if not raw:
+            return None
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            entry = None
+        return entry if isinstance(entry, dict) else {"f": _text(raw), "bad": True}
 
     def finish(self, fingerprint: str) -> None:
         pipe = self.client.pipeline()
@@ -271,11 +280,17 @@ class RedisScheduler:
 
     def next_request(self) -> scrapy.Request | None:
         self._maybe_beat()
-        entry = self.frontier.take()
-        if entry is None:
-            return None
-        self.crawler.stats.inc_value("frontier/taken")
-        return self._request(entry)
+        while (entry := self.frontier.take()) is not None:
+            try:
+                request = self._request(entry)
+            except (ValueError, KeyError, TypeError) as exc:  # not an entry this code wrote
+                log.error("frontier %s: entry refused (%s): %.300r", self.frontier.key, exc, entry)
+                self.crawler.stats.inc_value("frontier/refused")
+                self.frontier.finish(str(entry.get("f", "")))
+                continue
+            self.crawler.stats.inc_value("frontier/taken")
+            return request
+        return None
 
     def admit(
         self,
@@ -330,9 +345,17 @@ class RedisScheduler:
         assert spider is not None
         return scrapy.Request(
             entry["u"],
-            callback=getattr(spider, entry["cb"]) if entry.get("cb") else None,
-            errback=getattr(spider, entry["eb"]) if entry.get("eb") else None,
+            callback=_method(spider, entry.get("cb")),
+            errback=_method(spider, entry.get("eb")),
             meta={**entry["m"], "frontier_fp": entry["f"]},
             priority=int(entry["p"]),
             dont_filter=bool(entry.get("df")),  # a redirect of it inherits this
         )
+
+
+def _method(spider: scrapy.Spider, name: str | None) -> Any:
+    if name is None:
+        return None
+    if name not in CALLBACKS:
+        raise ValueError(f"a frontier entry names an unknown callback: {name!r}")
+    return getattr(spider, name)

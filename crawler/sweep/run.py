@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stats", type=Path, help="write Scrapy's stats here as JSON")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     policy = EgressPolicy.build((), json.loads(args.host_map), args.host_map_only)
     with args.out.open("a", encoding="utf-8") as out:
         stats = run(

@@ -97,3 +97,14 @@ def test_a_sweep_from_a_confirmed_case_opens_cases_for_its_mirrors(
     listed = hotline("sweep", "status", "--json")
     assert listed.returncode == 0
     assert json.loads(listed.stdout)[0]["new_cases"] == len(swept)
+
+
+def test_a_sweep_without_a_shared_frontier_is_not_joined_while_it_runs(database: str) -> None:
+    """Without Redis a sweep's queue is one process's own: a second process would corrupt it."""
+    from triage_api import sweeps
+    from triage_api.sweep_seeds import Seed
+
+    sweep_id = sweeps.open_sweep([Seed(kaznet.CASE_URL, "given", 0)])
+    joined = hotline("sweep", "join", str(sweep_id))
+    assert joined.returncode == 2 and "a process is at work on it" in joined.stderr
+    assert hotline("sweep", "join", "999999").returncode == 2

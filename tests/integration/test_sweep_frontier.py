@@ -149,3 +149,38 @@ def test_a_killed_process_loses_nothing_and_the_sweep_resumes(
     assert redis.Redis.from_url(redis_server).exists(f"{frontier_key}:queue") == 0
     fetched_twice = [hit for hit, n in page_hits(hits).items() if n > 1]
     assert len(fetched_twice) <= held
+
+
+def test_entries_this_code_did_not_write_are_refused_not_obeyed(
+    tmp_path: Path, redis_server: str, frontier_key: str
+) -> None:
+    """Whatever else reaches the queue (a bug, a hand in Redis) is dropped with a log line: no
+    callback outside the spider's three, no crash, and the sweep goes on."""
+    client = redis.Redis.from_url(redis_server)
+    strange = [
+        "not json at all",
+        json.dumps([1, 2, 3]),
+        json.dumps({"u": "http://dala-habar.kz/", "f": "x1", "cb": "closed", "m": {}, "p": 0}),
+        json.dumps({"u": "http://dala-habar.kz/", "f": "x2", "cb": "__init__", "m": {}, "p": 0}),
+        json.dumps({"f": "x3"}),
+    ]
+    client.zadd(f"{frontier_key}:queue", {member: -1e12 for member in strange})
+    with SandboxKaznet() as web:
+        stats = tmp_path / "stats.json"
+        process = start(
+            web,
+            redis_server,
+            frontier_key,
+            tmp_path / "a.jsonl",
+            "--max-pages",
+            "5",
+            "--stats",
+            str(stats),
+        )
+        _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr[-3000:]
+    assert len(pages(tmp_path / "a.jsonl")) == 5
+    assert json.loads(stats.read_text())["frontier/refused"] == len(strange)
+    assert stderr.count("entry refused") == len(strange)
+    progress = Frontier.connect(redis_server, frontier_key).progress()
+    assert progress.drained
