@@ -51,7 +51,10 @@ def page(host: int, number: int, hosts: int, per_host: int) -> bytes:
     return (body + "</body></html>").encode()
 
 
-def serve(hosts: int, per_host: int, ready: Queue) -> None:  # type: ignore[type-arg]
+def serve(hosts: int, per_host: int, latency: float, ready: Queue) -> None:
+    """Pages on loopback; with `latency` every page answers that many seconds late, as a host
+    far away does (robots.txt at once)."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -63,6 +66,8 @@ def serve(hosts: int, per_host: int, ready: Queue) -> None:  # type: ignore[type
                 self.send_error(404)
                 return
             body = page(int(host[1:].split(".")[0]), int(parts[2]), hosts, per_host)
+            if latency:
+                time.sleep(latency)
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -72,7 +77,7 @@ def serve(hosts: int, per_host: int, ready: Queue) -> None:  # type: ignore[type
     ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    ready.put(server.server_address[1])
+    ready.put((latency, server.server_address[1]))
     server.serve_forever()
 
 
@@ -153,40 +158,52 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=30)
     parser.add_argument("--pages-per-host", type=int, default=60)
     parser.add_argument("--browser-pages", type=int, default=150)
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds, far hosts' rows")
     parser.add_argument("--repeat", type=int, default=2, help="best of N for each row")
     args = parser.parse_args()
     total = args.hosts * args.pages_per_host
 
-    ready: Queue = Queue()  # type: ignore[type-arg]
-    server = Process(target=serve, args=(args.hosts, args.pages_per_host, ready), daemon=True)
-    server.start()
-    port = int(ready.get(timeout=30))
+    ready: Queue = Queue()
+    servers = []
+    for latency in (0.0, args.latency):
+        server = Process(
+            target=serve, args=(args.hosts, args.pages_per_host, latency, ready), daemon=True
+        )
+        server.start()
+        servers.append(server)
+    ports = dict(ready.get(timeout=30) for _ in servers)
+    near, far = ports[0.0], ports[args.latency]
     rows: dict[str, tuple[float, int]] = {}
 
-    def best(name: str, *row: object) -> None:
+    def best(name: str, port: int, *row: object) -> None:
         runs = [run(port, args.hosts, *row) for _ in range(args.repeat)]  # type: ignore[arg-type]
         rows[name] = min(runs, key=lambda r: r[0] / max(r[1], 1))
 
     try:
-        best("start-up", 1, 1, False)
-        best("plain, own queue", 1, total, False)
-        best("plain, Redis frontier", 1, total, True)
-        best("plain, 2 on one frontier", 2, total, True)
-        best("browser, Redis frontier", 1, args.browser_pages, True, "always")
-        best("browser, 2 on one frontier", 2, args.browser_pages, True, "always")
+        best("start-up", near, 1, 1, False)
+        best("plain, own queue", near, 1, total, False)
+        best("plain, Redis frontier", near, 1, total, True)
+        best("plain, 2 on one frontier", near, 2, total, True)
+        best(f"far hosts ({args.latency} s), Redis frontier", far, 1, total, True)
+        best(f"far hosts ({args.latency} s), 2 on one", far, 2, total, True)
+        best("browser, Redis frontier", near, 1, args.browser_pages, True, "always")
+        best("browser, 2 on one frontier", near, 2, args.browser_pages, True, "always")
     finally:
-        server.terminate()
+        for server in servers:
+            server.terminate()
 
     print(f"sandbox: {args.hosts} hosts x {args.pages_per_host} pages, 2 cores")
-    print(f"{'':34}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'per proc':>10}")
+    print(f"{'':40}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'per proc':>10}")
     for name, (took, pages) in rows.items():
         processes = 2 if "2 on" in name else 1
-        rate = pages / took
-        print(f"  {name:32}{pages:7d}{took:9.2f}{rate:9.1f}{rate / processes:10.1f}")
+        per_s = pages / took
+        print(f"  {name:38}{pages:7d}{took:9.2f}{per_s:9.1f}{per_s / processes:10.1f}")
     startup = rows["start-up"][0]
     plain1 = rows["plain, Redis frontier"]
     plain2 = rows["plain, 2 on one frontier"]
     own = rows["plain, own queue"]
+    far1 = rows[f"far hosts ({args.latency} s), Redis frontier"]
+    far2 = rows[f"far hosts ({args.latency} s), 2 on one"]
     browser1 = rows["browser, Redis frontier"]
     browser2 = rows["browser, 2 on one frontier"]
 
@@ -199,6 +216,7 @@ def main() -> int:
     print(f"start-up and end of a sweep process (one page): {startup:.2f} s")
     print(f"ratio Redis frontier / own queue, one process: {rate(plain1) / rate(own):.2f}x")
     print(f"scaling, plain, 2 processes / 1: {rate(plain2) / rate(plain1):.2f}x")
+    print(f"scaling, far hosts, 2 processes / 1: {rate(far2) / rate(far1):.2f}x")
     print(f"scaling, browser, 2 processes / 1: {rate(browser2) / rate(browser1):.2f}x")
     print(
         f"without start-up: plain {steady(plain1):.1f} pages/s per process,"

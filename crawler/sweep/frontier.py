@@ -32,6 +32,7 @@ import redis
 import scrapy
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.request import RequestFingerprinter
+from twisted.internet.task import LoopingCall
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,9 @@ class RedisScheduler:
         )
         self.fingerprints: RequestFingerprinter = crawler.request_fingerprinter
         self.spider: scrapy.Spider | None = None
-        self._last_beat = 0.0
+        # On the reactor's clock, not the engine's calls: a process waiting on slow hosts makes
+        # no scheduler calls for a long time, and must not be taken for dead meanwhile.
+        self._heartbeat = LoopingCall(self.frontier.beat)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RedisScheduler:
@@ -259,13 +262,14 @@ class RedisScheduler:
         spider.frontier = self  # type: ignore[attr-defined]
         spider.on_finished = self.finished  # type: ignore[attr-defined]
         self.crawler.signals.connect(self._idle, signal=scrapy.signals.spider_idle)
-        self.frontier.beat()
+        self._heartbeat.start(BEAT_S, now=True)
 
     def close(self, reason: str) -> None:
+        if self._heartbeat.running:
+            self._heartbeat.stop()
         self.frontier.leave()
 
     def has_pending_requests(self) -> bool:
-        self._maybe_beat()
         return self.frontier.waiting() > 0
 
     def enqueue_request(self, request: scrapy.Request) -> bool:
@@ -279,7 +283,6 @@ class RedisScheduler:
         return queued
 
     def next_request(self) -> scrapy.Request | None:
-        self._maybe_beat()
         while (entry := self.frontier.take()) is not None:
             try:
                 request = self._request(entry)
@@ -314,15 +317,8 @@ class RedisScheduler:
 
     def _idle(self, spider: scrapy.Spider) -> None:
         """Stay while other workers hold requests: what they find may come back to us."""
-        self._maybe_beat(force=True)
         if not self.frontier.progress().drained:
             raise DontCloseSpider
-
-    def _maybe_beat(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_beat >= BEAT_S:
-            self._last_beat = now
-            self.frontier.beat()
 
     def _entry(self, request: scrapy.Request) -> dict[str, Any]:
         if request.method != "GET" or request.body:

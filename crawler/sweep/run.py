@@ -61,7 +61,6 @@ def sweep_settings(
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": manners.per_host_concurrency,
         "DOWNLOAD_DELAY": manners.delay_s,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
         "DEPTH_LIMIT": 0,  # the spider counts hops itself: pictures are not one
         "DEPTH_PRIORITY": 1,  # breadth first: near the seeds before far from them
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
@@ -159,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stats", type=Path, help="write Scrapy's stats here as JSON")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
     policy = EgressPolicy.build((), json.loads(args.host_map), args.host_map_only)
     with args.out.open("a", encoding="utf-8") as out:
         stats = run(
