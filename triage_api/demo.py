@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -111,6 +112,31 @@ def _wait_queue(case_ids: set[int], timeout: float) -> bool:
     return False
 
 
+def _sweep_from_reports(env: dict[str, str]) -> dict[str, Any] | None:
+    """A small sweep seeded from the reported Kaznet sites, in a child process (Scrapy's reactor
+    runs once per process); its summary, or None if it failed (the demo goes on)."""
+    roots = dict.fromkeys(
+        f"http://{url.split('/')[2].split(':')[0].lower()}/"
+        for url, _ in sandbox_sites.SAMPLE_REPORTS
+        if ".kz" in url.lower()
+    )
+    seeds = [arg for root in roots for arg in ("--seed", root)]
+    budget = ["--max-pages", "80", "--max-depth", "2", "--delay", "0", "--render", "never"]
+    done = subprocess.run(
+        [sys.executable, "-m", "triage_api.cli", "sweep", "start", *seeds, *budget],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"warning: the demo sweep failed: {done.stderr[-500:]}", file=sys.stderr)
+        return None
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -151,10 +177,17 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000, once: bool = False) -
         subprocess.run(
             [sys.executable, "-m", "triage_api.cli", "queue", "--limit", "20"], env=env, check=False
         )
+        sweep = _sweep_from_reports(env)
         print()
         print(f"Open the analysts' UI: {base}/ui/queue")
         print(f"Sign in as '{DEMO_USER}' with the password {password} (or the API token {token})")
         print(f"A reporter's status page: {base}/status/{codes[0]}?lang=en")
+        if sweep:
+            print(
+                f"A proactive sweep from the reported sites read {sweep['pages']} pages on"
+                f" {sweep['hosts']} hosts and opened {sweep['new_cases']} case(s):"
+                f" {base}/ui/sweeps/{sweep['id']}"
+            )
         if not ready:
             print(
                 "warning: some captures did not finish in time; see the worker's log",

@@ -32,6 +32,8 @@ def test_demo_builds_the_queue_from_real_captures(tmp_path: Path) -> None:
     sign_in = next(line for line in lines if line.startswith("Sign in as 'demo-analyst'"))
     assert "with the password " in sign_in and "(or the API token hlt_" in sign_in
     assert any("/status/" in line and "?lang=en" in line for line in lines)
+    swept = next(line for line in lines if line.startswith("A proactive sweep"))
+    assert "/ui/sweeps/1" in swept and " 0 pages" not in swept
     assert _processes_in(tmp_path) == []
 
 
