@@ -39,6 +39,33 @@ from crawler.egress import EgressPolicy, EgressProxy
 from crawler.traffic import Exchange, TrafficRecorder
 from crawler.warc import warc_bytes
 
+# Playwright's own `--disable-features` (playwright-core `chromiumSwitches.ts`). Chromium reads only
+# the last `--disable-features`, which is ours, so ours repeats them: without them the browser asked
+# clients2.google.com for the time (NetworkTimeServiceQuerying) each time it started.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Ours: no translation or autofill servers, and no HTTPS upgrades (they add fake redirects).
+HOTLINE_DISABLED_FEATURES = (
+    "Translate",
+    "AutofillServerCommunication",
+    "HttpsFirstModeV2ForTypicallySecureUsers",
+)
 CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
@@ -56,8 +83,12 @@ CHROMIUM_ARGS = [
     "--disable-dns-prefetch",
     # A script that allocates without end crashes its tab at this heap size, not the machine.
     "--js-flags=--max-old-space-size=512",
-    "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,"
-    "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,HttpsFirstModeV2ForTypicallySecureUsers",
+    # The on-device AI model manifest is fetched from update.googleapis.com at every start, with
+    # --disable-component-update or without, and no feature switch stops it (Chromium 156); read
+    # from an empty file instead, it needs no network.
+    "--optimization-guide-manifest-override=/dev/null",
+    "--disable-features="
+    + ",".join(dict.fromkeys((*PLAYWRIGHT_DISABLED_FEATURES, *HOTLINE_DISABLED_FEATURES))),
 ]
 MAX_HTML_CHARS = 10_000_000
 # Seconds for late bodies and for closing the context; after a timeout the page may be hung.

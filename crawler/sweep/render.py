@@ -75,7 +75,6 @@ def render_settings(
             ),
             "headless": True,
             "args": CHROMIUM_ARGS,
-            "proxy": {"server": egress_url, "bypass": "<-loopback>"},
             # Playwright turns the popup blocker off by default; hostile pages open popups.
             "ignore_default_args": ["--disable-popup-blocking"],
             "timeout": 30_000,
@@ -92,11 +91,18 @@ def render_settings(
     }
 
 
-def browser_meta() -> dict[str, Any]:
+def context_options(egress_url: str) -> dict[str, Any]:
+    """The sweep's browser context. The egress point is the context's proxy, not the browser's:
+    Chromium's own requests (it asks accounts.google.com at start, whatever the switches) then
+    go around it into the host-resolver rules, which end them, as in captures."""
+    return CONTEXT_OPTIONS | {"proxy": {"server": egress_url, "bypass": "<-loopback>"}}
+
+
+def browser_meta(egress_url: str) -> dict[str, Any]:
     """How the browser loads a page: the sweep's context, popups closed, time to settle."""
     return {
         "playwright_context": CONTEXT,
-        "playwright_context_kwargs": CONTEXT_OPTIONS,
+        "playwright_context_kwargs": context_options(egress_url),
         "playwright_page_init_callback": "crawler.sweep.render.prepare",
         "playwright_page_methods": [PageMethod(settle)],
     }
@@ -140,16 +146,16 @@ class Rendering:
     browser could not render (crash, timeout, browser error) is fetched once more over plain
     HTTP; `meta["rendered"]` stays set, so the spider does not ask for the browser again."""
 
-    def __init__(self, stats: Any) -> None:
-        self.stats = stats
+    def __init__(self, stats: Any, egress_url: str) -> None:
+        self.stats, self.egress_url = stats, egress_url
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Rendering:
-        return cls(crawler.stats)
+        return cls(crawler.stats, crawler.settings["HOTLINE_EGRESS_URL"])
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         if request.meta.get("playwright"):
-            request.meta.update(browser_meta())
+            request.meta.update(browser_meta(self.egress_url))
 
     def process_exception(
         self, request: Request, exception: Exception, spider: Any = None

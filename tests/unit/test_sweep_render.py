@@ -21,6 +21,7 @@ from crawler.sweep.render import (
     CONTEXT_OPTIONS,
     Rendering,
     abort_request,
+    browser_meta,
     needs_render,
     render_settings,
 )
@@ -100,7 +101,9 @@ def test_the_browser_settings_route_it_through_the_egress_point() -> None:
     handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
     assert settings["DOWNLOAD_HANDLERS"] == {"http": handler, "https": handler}
     launch = settings["PLAYWRIGHT_LAUNCH_OPTIONS"]
-    assert launch["proxy"] == {"server": "http://127.0.0.1:9999", "bypass": "<-loopback>"}
+    assert "proxy" not in launch  # the browser's own requests end at the host-resolver rules
+    context = browser_meta("http://127.0.0.1:9999")["playwright_context_kwargs"]
+    assert context["proxy"] == {"server": "http://127.0.0.1:9999", "bypass": "<-loopback>"}
     assert launch["headless"] and os.access(launch["executable_path"], os.X_OK)
     assert any(arg.startswith("--host-resolver-rules=MAP * ~NOTFOUND") for arg in launch["args"])
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 12_000
@@ -123,13 +126,16 @@ def test_media_fonts_and_push_channels_are_aborted_pages_and_pictures_load() -> 
 def test_browser_requests_get_the_guarded_context_and_fall_back_to_plain_http() -> None:
     stats = SimpleNamespace(counts={})
     stats.inc_value = lambda key: stats.counts.__setitem__(key, stats.counts.get(key, 0) + 1)
-    middleware = Rendering(stats)
+    middleware = Rendering(stats, "http://127.0.0.1:9999")
     plain = scrapy.Request(SHOP, meta={"seed": SHOP})
     middleware.process_request(plain)
     assert not any(key.startswith("playwright") for key in plain.meta)
     browser = scrapy.Request(SHOP, meta={"seed": SHOP, "playwright": True, "rendered": True})
     middleware.process_request(browser)
-    assert browser.meta["playwright_context_kwargs"] == CONTEXT_OPTIONS
+    context = browser.meta["playwright_context_kwargs"]
+    assert context == CONTEXT_OPTIONS | {
+        "proxy": {"server": "http://127.0.0.1:9999", "bypass": "<-loopback>"}
+    }
     assert browser.meta["playwright_page_methods"]
 
     again = middleware.process_exception(browser, RuntimeError("Target crashed"))
