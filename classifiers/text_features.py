@@ -20,7 +20,7 @@ from numba import njit
 
 from classifiers.text_normalize import LEET, NON, classes, normalized_codes
 
-FEATURES_VERSION = "ngrams-v2: words, word pairs, chars 3-5 of normalize()"
+FEATURES_VERSION = "ngrams-v3: words, word pairs, chars 3-5 of normalize() with Latin Kazakh"
 CHAR_SIZES = (3, 4, 5)
 _P = np.uint64(0x100000001B3)
 _WORD_TAG = np.uint64(0x9E3779B97F4A7C15)

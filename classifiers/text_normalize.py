@@ -5,7 +5,8 @@ Steps: NFKC and casefold; invisible characters dropped; `ё` → `е`; runs of o
 three or more times cut to two; four or more lone letters spelled out with separators joined; and
 in words that mix scripts, digits or symbols with letters, each character folded to the word's
 script (Latin look-alikes inside a Cyrillic word become Cyrillic, and the other way round; leet
-digits become the letter they imitate).
+digits become the letter they imitate); last, Kazakh written in a Latin alphabet or chat spelling,
+and Russian written in Latin letters, become Cyrillic (`classifiers.text_latin`).
 
 NFKC and casefolding are Python's own (in C); the other steps are one pass each over the code
 points in numba-compiled kernels with lookup tables, so a 2,000-character page costs tens of
@@ -19,6 +20,8 @@ import unicodedata
 
 import numpy as np
 from numba import njit
+
+from classifiers.text_latin import to_cyrillic
 
 MAX_CHARS = 20_000
 
@@ -158,7 +161,7 @@ def normalized_codes(text: str) -> np.ndarray:
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
     text = _INVISIBLE.sub("", text).replace("ё", "е")
     codes = code_points(text)
-    return _unobfuscate(codes, _CLASSES, _FLAGS, _CYRILLIC_OF, _LATIN_OF)
+    return to_cyrillic(_unobfuscate(codes, _CLASSES, _FLAGS, _CYRILLIC_OF, _LATIN_OF))
 
 
 @njit(cache=True, nogil=True)

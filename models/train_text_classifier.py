@@ -34,6 +34,7 @@ PARITY_TEXTS = [
     "Закладки в Алмате, быстрая доставка, пиши в телеграм",
     "zаkладкi тут, k0ka1n, с т а в к и, ка3ино бонус 100%",
     "Mixed текст with English and қазақша сөздер, 18+ only",
+    "Qazaqstan — úlken el, ýaqyt jetti; Qūrmetti dos, üyden şyqpay-aq; qazir kerek emes",
     "",
     "!!! ... 123 456",
 ]
@@ -58,14 +59,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="no cross-validation, 3 folds")
     parser.add_argument("--c", type=float, default=Recipe.c, help="SVM regularization")
     parser.add_argument("--min-df", type=int, default=Recipe.min_df)
+    parser.add_argument(
+        "--hard-negative-weight",
+        type=float,
+        default=Recipe.hard_negative_weight,
+        help="how many times a benign hard negative counts in the fit",
+    )
     args = parser.parse_args(argv)
-    recipe = Recipe(min_df=args.min_df, c=args.c, folds=3 if args.quick else 5)
+    recipe = Recipe(
+        min_df=args.min_df,
+        c=args.c,
+        folds=3 if args.quick else 5,
+        hard_negative_weight=args.hard_negative_weight,
+    )
 
     samples = corpus.load(args.corpus)
     train, test = corpus.site_split(samples, seed=recipe.seed)
     print(f"corpus: {len(samples)} texts; train {len(train)}, held out {len(test)}")
     started = time.perf_counter()
-    model = fit(corpus.texts(train), [s.label for s in train], corpus.site_groups(train), recipe)
+    model = fit(
+        corpus.texts(train),
+        [s.label for s in train],
+        corpus.site_groups(train),
+        recipe,
+        [s.hard_negative for s in train],
+    )
     print(f"fit in {time.perf_counter() - started:.1f} s")
     held_out = evaluate.report(test, list(model.predict(corpus.texts(test))), corpus.LABELS)
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     earlier, latest = corpus.writer_split(samples)
     if earlier and not args.quick:
         by_earlier = fit(
-            corpus.texts(earlier), [s.label for s in earlier], corpus.site_groups(earlier), recipe
+            corpus.texts(earlier),
+            [s.label for s in earlier],
+            corpus.site_groups(earlier),
+            recipe,
+            [s.hard_negative for s in earlier],
         )
         new_writers = evaluate.report(
             latest, list(by_earlier.predict(corpus.texts(latest))), corpus.LABELS
@@ -91,13 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"5-fold by site macro-F1: {np.mean(cv):.4f} ± {np.std(cv):.4f} {cv}")
 
     final = fit(
-        corpus.texts(samples), [s.label for s in samples], corpus.site_groups(samples), recipe
+        corpus.texts(samples),
+        [s.label for s in samples],
+        corpus.site_groups(samples),
+        recipe,
+        [s.hard_negative for s in samples],
     )
     export(final, args.out, name=NAME, version=args.version)
     figures = {
         "name": NAME,
         "version": args.version,
-        "recipe": {"min_df": recipe.min_df, "c": recipe.c, "folds": recipe.folds},
+        "recipe": {
+            "min_df": recipe.min_df,
+            "c": recipe.c,
+            "folds": recipe.folds,
+            "hard_negative_weight": recipe.hard_negative_weight,
+        },
         "corpus": corpus.counts(samples),
         "held_out": held_out,
         "new_writers": new_writers,

@@ -123,7 +123,11 @@ def cross_validate(samples: list[Sample], recipe: Recipe, folds: int) -> list[fl
         train = [samples[i] for i in train_idx]
         test = [samples[i] for i in test_idx]
         model = fit(
-            corpus.texts(train), [s.label for s in train], corpus.site_groups(train), recipe
+            corpus.texts(train),
+            [s.label for s in train],
+            corpus.site_groups(train),
+            recipe,
+            [s.hard_negative for s in train],
         )
         predicted = list(model.predict(corpus.texts(test)))
         scores.append(report(test, predicted, corpus.LABELS)["macro_f1"])

@@ -31,6 +31,9 @@ class Recipe:
     folds: int = 5
     seed: int = 20261129
     class_weight: str | None = "balanced"
+    # Lawful pages that share a harmful category's words count this many times in the fit: a
+    # false alarm on them costs the hotline more than one more missed ad of the same kind.
+    hard_negative_weight: float = 2.0
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -88,8 +91,16 @@ def pipeline(recipe: Recipe, groups: Sequence[str], labels: Sequence[str]) -> Pi
 
 
 def fit(
-    texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], recipe: Recipe
+    texts: Sequence[str],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    recipe: Recipe,
+    hard_negatives: Sequence[bool] | None = None,
 ) -> Pipeline:
     model = pipeline(recipe, groups, labels)
-    model.fit(list(texts), list(labels))
+    if hard_negatives is None or recipe.hard_negative_weight == 1.0:
+        model.fit(list(texts), list(labels))
+    else:
+        weights = np.where(np.asarray(hard_negatives, bool), recipe.hard_negative_weight, 1.0)
+        model.fit(list(texts), list(labels), model__sample_weight=weights)
     return model

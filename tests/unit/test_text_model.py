@@ -26,6 +26,8 @@ PARITY = [
     "Mixed текст with English and қазақша сөздер, 18+ only",
     "zаkладкi тут, k0ka1n, с т а в к и, ка3ино бонус 100%",
     "Қазақша мәтін with English: ставки на спорт, бонус 200%!",
+    "Qazaqstan — úlken el, ýaqyt jetti; Qūrmetti dos, üyden şyqpay-aq; qazir kerek emes",
+    "prodam velosiped, cena dogovornaya, pishite v lichku",
     "",
     "!!! ... 123 456 ₸ € 😀",
 ]
@@ -37,7 +39,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, TextClass
     rng = np.random.default_rng(3)
     picked = [s for s in samples if rng.random() < 0.4 or s.lang == "kk"]
     texts = [model_text(s.text, s.title) for s in picked]
-    model = fit(texts, [s.label for s in picked], corpus.site_groups(picked), Recipe(folds=3))
+    model = fit(
+        texts,
+        [s.label for s in picked],
+        corpus.site_groups(picked),
+        Recipe(folds=3),
+        [s.hard_negative for s in picked],
+    )
     path = tmp_path_factory.mktemp("model") / "text_classifier.onnx"
     export(model, path, name="test", version="t1")
     kazakh = [model_text(s.text, s.title) for s in samples if s.lang in ("kk", "mixed")]

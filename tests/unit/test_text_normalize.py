@@ -43,6 +43,34 @@ def test_clean_text_is_only_casefolded(text: str) -> None:
     assert normalize(text) == text.casefold()
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("Qazaqstan — úlken el, ýaqyt jetti", "қазақстан — үлкен ел, уақыт жетті"),  # 2018 acute
+        ("Qūrmetti dos, üyden şyqpay-aq", "құрметті дос, үйден шықпай-ақ"),  # 2021
+        ("Qazaqs'a tu'sindirme, ag'ylshyn tili", "қазақша түсіндірме, ағылшын тілі"),  # 2017
+        ("qazir kerek emes, sosyn zhazamyn", "қазір керек емес, сосын жазамын"),  # chat
+        ("prodam velosiped, cena dogovornaya", "продам велосипед, цена договорная"),  # Russian
+        # an English clause of a code-switched text keeps its Latin words
+        ("qazir kerek emes. see you at the office", "қазір керек емес. see you at the office"),
+    ],
+)
+def test_latin_kazakh_and_russian_are_read_as_cyrillic(written: str, read: str) -> None:
+    assert normalize(written) == read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Don't click: it's a scam, we'll never ask for your PIN and you're safe",
+        "Our café in Zürich opens on İstanbul street",  # one marked word is not Kazakh
+        "Qatar and Iraq are on the map",
+    ],
+)
+def test_english_is_not_transliterated(text: str) -> None:
+    assert normalize(text) == text.casefold()
+
+
 def test_only_the_first_max_chars_are_read() -> None:
     assert len(normalize("а" * (MAX_CHARS + 500))) <= MAX_CHARS
 
