@@ -7,7 +7,9 @@ sweep's prefix `K`:
 - `K:queue`: requests waiting, as JSON, ordered by priority then arrival (a sorted set).
 - `K:seen`: fingerprints of every request ever queued: nothing is fetched twice; `K:done`: those
   whose callback ran. When the sweep is over the two are equal.
-- `K:asked`, `K:pages`, `K:per_host`: pages admitted against the sweep's budgets.
+- `K:asked` (page → fewest hops from a seed found), `K:pages`, `K:per_host`: pages admitted
+  against the sweep's budgets; `K:links`: each page's links as read, so a page found later by a
+  shorter path has them followed again without a second fetch.
 - `K:held:<worker>`: requests a worker took and has not finished. A worker renews
   `K:alive:<worker>` every few seconds; when it dies (SIGKILL, a lost machine) the key expires
   and any other worker puts what it held back on the queue. A request is finished once its
@@ -53,15 +55,22 @@ KEPT_META = (
 CALLBACKS = ("parse", "picture", "failed")  # what an entry from Redis may name, nothing else
 PRIORITY_SPAN = 2**32  # arrival order inside one priority
 
-# Admit a page against the budgets and queue it, in one step: 'ok', 'seen', 'budget' or 'host'.
-# One step, because a worker killed between the two would leave a page counted and never fetched.
+# Admit a page against the budgets and queue it, in one step: 'ok', 'seen', 'budget' or 'host';
+# or 'closer' when a page asked before is found by a shorter path (ARGV[8] hops, now kept): its
+# links are followed again from there, not fetched or counted again. One step, because a worker
+# killed between the two would leave a page counted and never fetched.
 _ADMIT = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'seen' end
+local asked = redis.call('HGET', KEYS[1], ARGV[1])
+if asked then
+  if tonumber(ARGV[8]) >= tonumber(asked) then return 'seen' end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[8])
+  return 'closer'
+end
 if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[3]) then return 'budget' end
 if tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0') >= tonumber(ARGV[4]) then
   return 'host'
 end
-redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[8])
 redis.call('INCR', KEYS[2])
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 if ARGV[6] ~= '' and redis.call('SADD', KEYS[4], ARGV[5]) == 1 then
@@ -154,9 +163,22 @@ class Frontier:
             self.k("arrivals"),
         ]
         member = json.dumps(entry, sort_keys=True) if queue else ""
-        args = [entry["u"], host, max_pages, max_per_host, entry["f"], member, priority]
+        hop = int(entry["m"].get("hop", 0))
+        args = [entry["u"], host, max_pages, max_per_host, entry["f"], member, priority, hop]
         answer = self._admit(keys=keys, args=args)
         return answer.decode() if isinstance(answer, bytes) else str(answer)
+
+    def hops(self, url: str) -> int | None:
+        """The fewest hops from a seed the page is known at."""
+        found = self.client.hget(self.k("asked"), url)
+        return int(found) if found is not None else None
+
+    def keep_links(self, url: str, links: list[str]) -> None:
+        self.client.hset(self.k("links"), url, json.dumps(links))
+
+    def links_of(self, url: str) -> list[str] | None:
+        found = self.client.hget(self.k("links"), url)
+        return [str(link) for link in json.loads(found)] if found is not None else None
 
     # queue
     def push(self, entry: dict[str, Any], priority: int) -> bool:
@@ -309,6 +331,16 @@ class RedisScheduler:
         return self.frontier.admit(
             entry, host, request.priority, max_pages, max_per_host, queue=queue
         )
+
+    # What the spider asks of the frontier besides admission.
+    def hops(self, url: str) -> int | None:
+        return self.frontier.hops(url)
+
+    def keep_links(self, url: str, links: list[str]) -> None:
+        self.frontier.keep_links(url, links)
+
+    def links_of(self, url: str) -> list[str] | None:
+        return self.frontier.links_of(url)
 
     def finished(self, request: scrapy.Request | None) -> None:
         fingerprint = request.meta.get("frontier_fp") if request is not None else None

@@ -12,6 +12,7 @@ a seed (`max_depth`; a page's pictures are not a hop), pictures per page, and a 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from crawler.light_fetch import page_text
 from crawler.sweep.render import RENDER_MODES, needs_render
 from crawler.sweep.scope import Scope
 
+log = logging.getLogger(__name__)
 MAX_HTML_CHARS = 2_000_000
 _BUDGET_WORDS = {"budget": "sweep page budget", "host": "host page budget"}
 
@@ -88,7 +90,10 @@ class SweepSpider(scrapy.Spider):
         self.frontier: Any = None  # a shared frontier's scheduler sets it when the crawl opens
         self.pages_asked = 0
         self.per_host: Counter[str] = Counter()
-        self.asked: set[str] = set()  # pages asked for once: a link seen again is not counted
+        # Pages asked for, with the fewest hops from a seed found so far: a link seen again is not
+        # counted, but a page found again by a shorter path has its links followed again.
+        self.asked: dict[str, int] = {}
+        self.links: dict[str, list[str]] = {}  # links of the pages read (budgets bound it)
         self.skipped: Counter[str] = Counter()  # why links were not followed
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -107,6 +112,22 @@ class SweepSpider(scrapy.Spider):
             self.on_finished(request)
 
     def parse(self, response: Response) -> Iterator[Any]:
+        yield from self._finishing(self._read_page, response)
+
+    def picture(self, response: Response) -> Iterator[PictureItem]:
+        yield from self._finishing(self._read_picture, response)
+
+    def _finishing(self, read: Callable[[Response], Iterator[Any]], response: Response) -> Any:
+        """A page this code fails to read is logged and finished all the same: a request left
+        unfinished would hold a shared frontier open for ever."""
+        try:
+            yield from read(response)
+        except Exception:
+            log.exception("sweep could not read %s", response.url)
+            self.skipped["not read: error"] += 1
+            self.on_finished(response.request)
+
+    def _read_page(self, response: Response) -> Iterator[Any]:
         seed = response.meta.get("seed", response.url)
         depth = int(response.meta.get("hop", 0))
         if not isinstance(response, HtmlResponse):
@@ -126,6 +147,7 @@ class SweepSpider(scrapy.Spider):
         html = response.text[:MAX_HTML_CHARS]
         title, text = page_text(html)
         links = _absolute(response, response.css("a::attr(href)").getall())
+        depth = self._read(response, links, depth)
         pictures = _absolute(response, response.css("img::attr(src)").getall())
         pictures = [p for p in pictures if self.scope.allows(p)][
             : self.budget.max_pictures_per_page
@@ -162,7 +184,7 @@ class SweepSpider(scrapy.Spider):
             and needs_render(response)
         )
 
-    def picture(self, response: Response) -> Iterator[PictureItem]:
+    def _read_picture(self, response: Response) -> Iterator[PictureItem]:
         body = response.body
         if len(body) > self.budget.max_picture_bytes:
             self.skipped["picture too large"] += 1
@@ -188,7 +210,7 @@ class SweepSpider(scrapy.Spider):
             if not allowed:
                 self.skipped["out of scope"] += 1
                 continue
-            if url in self.asked:
+            if self.asked.get(url, depth + 1) <= depth:
                 continue
             if depth > self.budget.max_depth:
                 self.skipped["depth"] += 1
@@ -200,7 +222,16 @@ class SweepSpider(scrapy.Spider):
                 errback=self.failed,
                 meta={"seed": seed, "hop": depth} | self._always,
             )
-            if not self._admit(request, fetch=links is None):
+            answer = self._admit(request, fetch=links is None)
+            if answer == "closer":
+                # Found by a shorter path than before: its links, as read (if it was read yet;
+                # if not, it is read at the better hop count), are followed again from here.
+                links = self._links_of(url)
+                if links is not None:
+                    self.skipped["found closer: links followed again"] += 1
+                    pending.extend((link, depth + 1) for link in reversed(links))
+                continue
+            if answer != "ok":
                 continue
             if links is None:
                 if self.frontier is None:  # a shared frontier queued it as it admitted it
@@ -209,23 +240,43 @@ class SweepSpider(scrapy.Spider):
             self.skipped["swept lately: links followed"] += 1
             pending.extend((link, depth + 1) for link in reversed(links))
 
-    def _admit(self, request: scrapy.Request, *, fetch: bool) -> bool:
-        """Count a page against the budgets when first asked for (a page that then fails still
-        counts: errs on fetching less). Processes sharing a frontier count together in Redis,
-        where a page to fetch is queued in the same step."""
+    def _read(self, response: Response, links: list[str], depth: int) -> int:
+        """Keep a page's links (a shorter path found later follows them from here) and return
+        the fewest hops it is known at. Links first, then the hops: with another process
+        finding a shorter path meanwhile, one of the two sees the other's write."""
+        asked = response.meta.get("redirect_urls", [response.url])[0]
+        if self.frontier is not None:
+            self.frontier.keep_links(asked, links)
+            best = self.frontier.hops(asked)
+        else:
+            self.links[asked] = links
+            best = self.asked.get(asked)
+        return depth if best is None else min(depth, best)
+
+    def _links_of(self, url: str) -> list[str] | None:
+        if self.frontier is not None:
+            found: list[str] | None = self.frontier.links_of(url)
+            return found
+        return self.links.get(url)
+
+    def _admit(self, request: scrapy.Request, *, fetch: bool) -> str:
+        """'ok', 'closer' (asked before, now found by a shorter path), 'seen', 'budget' or
+        'host'. A page is counted against the budgets when first asked for (a page that then
+        fails still counts: errs on fetching less). Processes sharing a frontier count together
+        in Redis, where a page to fetch is queued in the same step."""
         host = (urlsplit(request.url).hostname or "").lower()
         answer = self._budget_answer(request, host, fetch)
-        if answer != "ok":
-            if answer != "seen":
-                self.skipped[_BUDGET_WORDS[answer]] += 1
-            return False
-        self.asked.add(request.url)
-        self.pages_asked += 1
-        self.per_host[host] += 1
-        return True
+        if answer in ("budget", "host"):
+            self.skipped[_BUDGET_WORDS[answer]] += 1
+        if answer in ("ok", "closer"):
+            self.asked[request.url] = int(request.meta["hop"])
+        if answer == "ok":
+            self.pages_asked += 1
+            self.per_host[host] += 1
+        return answer
 
     def _budget_answer(self, request: scrapy.Request, host: str, fetch: bool) -> str:
-        """'ok', 'seen', 'budget' or 'host'."""
+        """'ok', 'closer', 'seen', 'budget' or 'host'."""
         budget = self.budget
         if self.frontier is not None:
             return str(
@@ -233,6 +284,8 @@ class SweepSpider(scrapy.Spider):
                     request, host, budget.max_pages, budget.max_pages_per_host, queue=fetch
                 )
             )
+        if request.url in self.asked:
+            return "closer"  # `_follow` let it through: a shorter path than before
         if self.pages_asked >= budget.max_pages:
             return "budget"
         if self.per_host[host] >= budget.max_pages_per_host:
