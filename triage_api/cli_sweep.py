@@ -14,8 +14,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 def cmd_sweep_start(args: argparse.Namespace) -> int:
     from crawler.evidence import EvidenceStore
-    from crawler.sweep.run import Politeness
-    from crawler.sweep.spider import Budget
+    from crawler.sweep.run import budget_from, manners_from
     from triage_api import sweeps
     from triage_api.config import get_settings
     from triage_api.db import session_scope
@@ -33,17 +32,8 @@ def cmd_sweep_start(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     done = sweeps.start(
         seeds,
-        budget=Budget(
-            max_pages=args.max_pages,
-            max_pages_per_host=args.max_pages_per_host,
-            max_depth=args.max_depth,
-        ),
-        manners=Politeness(
-            obey_robots=not args.ignore_robots,
-            per_host_concurrency=args.per_host_concurrency,
-            delay_s=args.delay,
-            time_limit_s=args.time_limit,
-        ),
+        budget=budget_from(args),
+        manners=manners_from(args),
         render=args.render,
         processes=args.processes,
     )

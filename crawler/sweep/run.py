@@ -137,6 +137,26 @@ def run(
     return stats
 
 
+def budget_from(args: argparse.Namespace) -> Budget:
+    """The budget of a command line that has --max-pages, --max-pages-per-host, --max-depth."""
+    return Budget(
+        max_pages=args.max_pages,
+        max_pages_per_host=args.max_pages_per_host,
+        max_depth=args.max_depth,
+    )
+
+
+def manners_from(args: argparse.Namespace) -> Politeness:
+    """The politeness of a command line that has --ignore-robots, --per-host-concurrency,
+    --delay and --time-limit."""
+    return Politeness(
+        obey_robots=not args.ignore_robots,
+        per_host_concurrency=args.per_host_concurrency,
+        delay_s=args.delay,
+        time_limit_s=args.time_limit,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="One sweep process; JSON lines out.")
     parser.add_argument("--seed", action="append", required=True)
@@ -168,17 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             args.seed,
             policy=policy,
             sink=JsonLinesSink(out),
-            budget=Budget(
-                max_pages=args.max_pages,
-                max_pages_per_host=args.max_pages_per_host,
-                max_depth=args.max_depth,
-            ),
-            manners=Politeness(
-                obey_robots=not args.ignore_robots,
-                per_host_concurrency=args.per_host_concurrency,
-                delay_s=args.delay,
-                time_limit_s=args.time_limit,
-            ),
+            budget=budget_from(args),
+            manners=manners_from(args),
             job_dir=args.job_dir,
             shared=Shared(args.frontier, args.frontier_key) if args.frontier else None,
             render=args.render,

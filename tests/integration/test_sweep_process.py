@@ -5,8 +5,6 @@ else, foreign hosts are left alone, and the page budget holds."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,35 +12,14 @@ import pytest
 from crawler import sandbox_kaznet as kaznet
 from crawler.sandbox import SandboxWeb
 from crawler.sandbox_kaznet import SandboxKaznet
+from tests.script_pages import sweep as run_sweep
 
 pytestmark = pytest.mark.integration
 
 
 def sweep(web: SandboxWeb, out: Path, *seeds: str, extra: tuple[str, ...] = ()) -> list[dict]:  # type: ignore[type-arg]
-    args = [arg for seed in seeds for arg in ("--seed", seed)]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crawler.sweep.run",
-            *args,
-            "--out",
-            str(out),
-            "--host-map",
-            json.dumps(web.host_map),
-            "--host-map-only",
-            "--delay",
-            "0",
-            "--stats",
-            str(out.with_suffix(".stats.json")),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    rows, _ = run_sweep(web.host_map, out, *seeds, extra=extra)
+    return rows
 
 
 def test_a_sweep_fetches_kaznet_pages_and_pictures_through_the_egress(tmp_path: Path) -> None:
