@@ -21,6 +21,9 @@ from numba import njit
 from classifiers.text_normalize import LEET, NON, classes, normalized_codes
 
 FEATURES_VERSION = "ngrams-v3: words, word pairs, chars 3-5 of normalize() with Latin Kazakh"
+# What `batch` feeds the model: padding points at the row after the vocabulary's, which the
+# exporter fills with zeros, and the rows follow the vocabulary's order.
+ROWS_LAYOUT = "rows-v2: idf² then idf·W per column, most frequent first, a zero row for padding"
 CHAR_SIZES = (3, 4, 5)
 _P = np.uint64(0x100000001B3)
 _WORD_TAG = np.uint64(0x9E3779B97F4A7C15)
@@ -143,16 +146,18 @@ def _spans(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class Vocabulary:
-    """The features a model knows: a column per hash, the text each stands for, and an
+    """The features a model knows: a column per hash (in the order given, which the model's
+    rows follow), the text each stands for, and an
     open-addressing table (load at most 1/2, linear probing) that finds a hash's column in one or
     two probes. A slot is 16 bytes, the hash then the column + 1 with a tally of the text being
     counted in the high half, so counting a feature touches one cache line."""
 
     def __init__(self, hashes: np.ndarray, terms: list[str]) -> None:
-        order = np.argsort(hashes, kind="stable")
-        self.hashes = np.ascontiguousarray(hashes[order], dtype=np.uint64)
-        self.terms = [terms[i] for i in order]
-        if np.any(self.hashes[1:] == self.hashes[:-1]):
+        self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        self.terms = list(terms)
+        if len(self.terms) != len(self.hashes):
+            raise ValueError("vocabulary has a term per hash")
+        if len(np.unique(self.hashes)) != len(self.hashes):
             raise ValueError("vocabulary has repeated hashes")
         self._bits = max(4, int(np.ceil(np.log2(max(1, len(self.hashes)) * 2))))
         self._table = np.zeros(2 << self._bits, dtype=np.uint64)
@@ -169,14 +174,14 @@ class Vocabulary:
     def counts(self, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(columns, counts) of the known features of `token_codes(text)`, in the order the
         text first has them (sorting would cost as much as the rest of the counting)."""
-        columns, counts, _ = self.counts_at(clean)
+        columns, counts, _, _ = self.counts_at(clean)
         return columns, counts
 
-    def counts_at(self, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`counts` and where in `clean` each feature first starts (for explanations)."""
-        starts, _, hashes = _spans(clean)
+    def counts_at(self, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """`counts`, and where in `clean` each feature first starts and ends (for explanations)."""
+        starts, ends, hashes = _spans(clean)
         with self._counting:
-            return _count(hashes, starts, self._table, self._bits)
+            return _count(hashes, starts, ends, self._table, self._bits)
 
 
 @njit(cache=True, nogil=True)
@@ -221,8 +226,8 @@ def _columns(hashes: np.ndarray, table: np.ndarray, bits: int) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _count(
-    hashes: np.ndarray, starts: np.ndarray, table: np.ndarray, bits: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: np.ndarray, bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     seen = np.empty(len(hashes), dtype=np.int64)
     first = np.empty(len(hashes), dtype=np.int64)
     n = 0
@@ -231,29 +236,42 @@ def _count(
         if slot >= 0:
             if table[2 * slot + 1] < _ONE_HIGH:
                 seen[n] = slot
-                first[n] = starts[i]
+                first[n] = i
                 n += 1
             table[2 * slot + 1] += _ONE_HIGH
     columns = np.empty(n, dtype=np.int64)
     counts = np.empty(n, dtype=np.float32)
+    first_starts = np.empty(n, dtype=np.int64)
+    first_ends = np.empty(n, dtype=np.int64)
     for i in range(n):
         meta = table[2 * seen[i] + 1]
         columns[i] = np.int64(meta & _LOW) - 1
         counts[i] = np.float32(meta >> np.uint64(32))
         table[2 * seen[i] + 1] = meta & _LOW
-    return columns, counts, first[:n]
+        first_starts[i] = starts[first[i]]
+        first_ends[i] = ends[first[i]]
+    return columns, counts, first_starts, first_ends
 
 
-def batch(
-    vocabulary: Vocabulary, texts: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """The model's input for texts given as `token_codes`: columns and counts, a row per text,
-    padded with count 0 to the longest row; and where each row's features first start."""
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The model's input for a batch of texts, a row per text: the columns of its known
+    features and their counts, padded to the longest row with the model's zero row (column
+    `len(vocabulary)`) counted once; and where each row's features first start and end."""
+
+    columns: np.ndarray
+    counts: np.ndarray
+    starts: list[np.ndarray]
+    ends: list[np.ndarray]
+
+
+def batch(vocabulary: Vocabulary, texts: list[np.ndarray]) -> Batch:
+    """`Batch` of texts given as `token_codes`."""
     found = [vocabulary.counts_at(clean) for clean in texts]
-    width = max((len(c) for c, _, _ in found), default=0)
-    columns = np.zeros((len(texts), width), dtype=np.int64)
-    counts = np.zeros((len(texts), width), dtype=np.float32)
-    for row, (c, k, _) in enumerate(found):
+    width = max((len(c) for c, _, _, _ in found), default=0)
+    columns = np.full((len(texts), width), len(vocabulary), dtype=np.int64)
+    counts = np.ones((len(texts), width), dtype=np.float32)
+    for row, (c, k, _, _) in enumerate(found):
         columns[row, : len(c)] = c
         counts[row, : len(k)] = k
-    return columns, counts, [starts for _, _, starts in found]
+    return Batch(columns, counts, [f[2] for f in found], [f[3] for f in found])

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from classifiers.onnx_session import cpu_session
-from classifiers.text_features import FEATURES_VERSION, Vocabulary, as_text, batch, token_codes
+from classifiers.text_explain import top_words
+from classifiers.text_features import FEATURES_VERSION, ROWS_LAYOUT, Vocabulary, batch, token_codes
 
 BENIGN = "benign"
-TOP_TERMS = 6
 BATCH = 8  # small batches keep the gathered weight rows of the graph in cache
 
 
@@ -62,6 +62,12 @@ class TextClassifier:
                 f"text model at {self.path} was trained on features {meta.get('features')!r}; "
                 f"this code makes {FEATURES_VERSION!r}: retrain it"
             )
+        if meta.get("layout") != ROWS_LAYOUT or meta.get("columns") != str(len(self.vocabulary)):
+            raise ModelUnavailable(
+                f"text model at {self.path} lays out its rows as {meta.get('layout')!r} for "
+                f"{meta.get('columns')} columns; this code feeds {ROWS_LAYOUT!r} for the "
+                f"{len(self.vocabulary)} of its vocabulary: export it again"
+            )
         self.name = meta.get("name", self.path.stem)
         self.version = meta.get("version", "unknown")
         self.labels: list[str] = json.loads(meta["labels"])
@@ -71,81 +77,41 @@ class TextClassifier:
         found = [np.zeros((0, len(self.labels)), dtype=np.float32)]
         for start in range(0, len(texts), BATCH):
             chunk = [token_codes(text) for text in texts[start : start + BATCH]]
-            columns, counts, _ = batch(self.vocabulary, chunk)
-            found.append(
-                self.session.run(["probabilities"], {"columns": columns, "counts": counts})[0]
-            )
+            counted = batch(self.vocabulary, chunk)
+            feed = {"columns": counted.columns, "counts": counted.counts}
+            found.append(self.session.run(["probabilities"], feed)[0])
         return np.concatenate(found)
 
     def classify(self, texts: list[str]) -> list[TextScore]:
         results: list[TextScore] = []
         for start in range(0, len(texts), BATCH):
             chunk = [token_codes(text) for text in texts[start : start + BATCH]]
-            columns, counts, starts = batch(self.vocabulary, chunk)
+            counted = batch(self.vocabulary, chunk)
             probabilities, explained, contributions = self.session.run(
                 ["probabilities", "explained", "contributions"],
-                {"columns": columns, "counts": counts},
+                {"columns": counted.columns, "counts": counted.counts},
             )
             for i, clean in enumerate(chunk):
-                known = len(starts[i])  # rows are padded at the end
-                results.append(
-                    self._score(
-                        clean,
-                        probabilities[i],
-                        int(explained[i]),
-                        contributions[i, :known],
-                        columns[i, :known],
-                        starts[i],
-                    )
+                known = len(counted.starts[i])  # rows are padded at the end
+                words = top_words(
+                    clean, contributions[i, :known], counted.starts[i], counted.ends[i]
                 )
+                results.append(self._score(probabilities[i], int(explained[i]), known, words))
         return results
 
     def _score(
         self,
-        clean: np.ndarray,
         probabilities: np.ndarray,
         explained: int,
-        contributions: np.ndarray,
-        columns: np.ndarray,
-        starts: np.ndarray,
+        known: int,
+        words: list[tuple[str, float]],
     ) -> TextScore:
         """The label is the most probable one; the explanation is about the most probable
         harmful category (the graph's `explained`), whatever the label."""
         scores = {
             label: round(float(p), 6) for label, p in zip(self.labels, probabilities, strict=True)
         }
-        label = self.labels[int(np.argmax(probabilities))] if len(columns) else BENIGN
-        terms = self._terms(clean, contributions, columns, starts)
+        label = self.labels[int(np.argmax(probabilities))] if known else BENIGN
+        terms = [{"term": word, "weight": round(weight, 4)} for word, weight in words]
         explanation = {"category": self.labels[explained], "terms": terms, "model": self.name}
         return TextScore(label, scores, explanation)
-
-    def _terms(
-        self, clean_codes: np.ndarray, weights: np.ndarray, columns: np.ndarray, starts: np.ndarray
-    ) -> list[dict[str, Any]]:
-        """The page's words that carry the features pushing the score up most, summed per word."""
-        if not len(weights):
-            return []
-        weights = np.ascontiguousarray(weights)
-        reach = min(TOP_TERMS * 4, len(weights))
-        top = np.argpartition(-weights, reach - 1)[:reach]
-        order = top[np.argsort(-weights[top])]
-        clean = as_text(clean_codes)
-        words: dict[str, float] = {}
-        for i in order.tolist():
-            if weights[i] <= 0:
-                break
-            term = self.vocabulary.terms[int(columns[i])]
-            word = _word_around(clean, term, int(starts[i]))
-            words[word] = words.get(word, 0.0) + float(weights[i])
-        best = sorted(words.items(), key=lambda item: -item[1])[:TOP_TERMS]
-        return [{"term": word, "weight": round(weight, 4)} for word, weight in best]
-
-
-def _word_around(clean: str, term: str, at: int) -> str:
-    """The word (or two) of the page a feature at `at` comes from, so `клад` reads as `закладки`."""
-    stripped = term.strip()
-    if not stripped:
-        return term
-    start = clean.rfind(" ", 0, at + (len(term) - len(term.lstrip()))) + 1
-    end = clean.find(" ", at + len(term.rstrip()))
-    return clean[start : end if end >= 0 else len(clean)].strip()

@@ -7,6 +7,7 @@ import random
 from collections import Counter
 
 import numpy as np
+import pytest
 
 from classifiers.text_features import CHAR_SIZES, Vocabulary, batch, spans, token_codes, tokens
 from classifiers.text_normalize import LEET, NON, classes, code_points, normalize
@@ -75,18 +76,36 @@ def test_batch_pads_rows_and_keeps_each_texts_features() -> None:
     texts = ["закладки соль", "", "соль"]
     known = np.unique(spans(token_codes(texts[0])).hashes)
     vocabulary = Vocabulary(known, [str(i) for i in range(len(known))])
-    columns, counts, starts = batch(vocabulary, [token_codes(t) for t in texts])
+    counted = batch(vocabulary, [token_codes(t) for t in texts])
+    columns, counts, starts = counted.columns, counted.counts, counted.starts
     assert columns.shape == counts.shape == (3, len(starts[0]))
-    assert len(starts[1]) == 0 and not counts[1].any()  # the empty text: padding only
-    assert 0 < len(starts[2]) < len(starts[0]) and not counts[2, len(starts[2]) :].any()
+    padding = len(vocabulary)  # the model's zero row, counted once
+    assert len(starts[1]) == 0 and set(columns[1].tolist()) == {padding}
+    assert 0 < len(starts[2]) < len(starts[0])
+    assert set(columns[2, len(starts[2]) :].tolist()) == {padding}
+    assert set(counts[2, len(starts[2]) :].tolist()) == {1.0}
     for row, text in enumerate(texts):
         clean = token_codes(text)
-        expected = Counter(vocabulary.columns(spans(clean).hashes).tolist())
+        found = spans(clean)
+        expected = Counter(vocabulary.columns(found.hashes).tolist())
         n = len(starts[row])
         assert dict(zip(columns[row, :n].tolist(), counts[row, :n].tolist())) == expected
-        for column, start in zip(columns[row, :n].tolist(), starts[row].tolist()):
+        places = zip(columns[row, :n].tolist(), starts[row].tolist(), counted.ends[row].tolist())
+        for column, start, end in places:
             term = vocabulary.terms[column]  # here a term is its column's number
-            assert int(term) == column and 0 <= start < len(clean)
+            assert int(term) == column
+            first = int(np.flatnonzero(found.hashes == vocabulary.hashes[column])[0])
+            assert (start, end) == (found.starts[first], found.ends[first])  # its first place
+
+
+def test_the_vocabulary_keeps_its_order_and_refuses_repeats() -> None:
+    hashes = np.array([30, 10, 20], dtype=np.uint64)
+    vocabulary = Vocabulary(hashes, ["c", "a", "b"])
+    assert vocabulary.columns(np.array([10, 20, 30, 40], dtype=np.uint64)).tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="repeated"):
+        Vocabulary(np.array([5, 5], dtype=np.uint64), ["x", "y"])
+    with pytest.raises(ValueError, match="term per hash"):
+        Vocabulary(hashes, ["c"])
 
 
 def test_counting_leaves_no_tally_behind() -> None:
