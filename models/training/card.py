@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from classifiers.text_features import CHAR_SIZES
 from models.training.corpus import LANGS
 from models.training.evaluate import markdown
 
@@ -39,7 +40,7 @@ Normalization undoes obfuscation (NFKC, casefold, look-alike letters folded to t
 script, leet digits to letters, spaced-out letters joined) and reads Kazakh written in Latin
 letters (2017, 2018 and 2021 alphabets, chat spellings) and Russian in Latin letters as Cyrillic,
 leaving English clauses alone; features are words, word pairs and
-character 3-5-grams seen in at least {figures["recipe"]["min_df"]} training texts
+character {_grams()} seen in at least {figures["recipe"]["min_df"]} training texts
 ({figures["vocabulary"]:,} in the shipped vocabulary); sublinear TF-IDF; linear SVM
 (C={figures["recipe"]["c"]}, balanced class weights, each hard negative counted
 {figures["recipe"].get("hard_negative_weight", 1.0):g} times); sigmoid calibration per class on
@@ -95,6 +96,12 @@ the independent set the hotline will judge the model by.
 
 {markdown(held)}
 """
+
+
+def _grams() -> str:
+    """`CHAR_SIZES` as the card says it: `4-grams`, `3-5-grams`."""
+    low, high = CHAR_SIZES[0], CHAR_SIZES[-1]
+    return f"{low}-grams" if low == high else f"{low}-{high}-grams"
 
 
 def _met(ok: bool) -> str:
