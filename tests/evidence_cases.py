@@ -51,3 +51,21 @@ def staff(name: str = "aigerim", role: str = "analyst") -> int:
         session.add(user)
         session.flush()
         return user.id
+
+
+def confirmed_kaznet_case() -> int:
+    """The sandbox Kaznet's shop, decided illegal (drugs) by an analyst: what sweeps seed from."""
+    from crawler import sandbox_kaznet as kaznet
+    from triage_api.decisions import record_decision
+
+    case_id = case_with(kaznet.image_bytes(kaznet.CASE_IMAGE), kaznet.CASE_URL)
+    with db.session_scope() as session:
+        record_decision(
+            session,
+            case_id=case_id,
+            user_id=staff(),
+            actor="user:aigerim",
+            outcome="illegal",
+            category="drugs",
+        )
+    return case_id

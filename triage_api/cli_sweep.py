@@ -1,5 +1,6 @@
-"""`hotline sweep start|join|status`: run a proactive sweep (in this process or in several that
-share its frontier), join a running or stopped sweep from any machine, list recent sweeps."""
+"""`hotline sweep start|join|stop|status`: run a proactive sweep (in this process or in several
+that share its frontier), join a running or stopped sweep from any machine, stop one, list
+recent sweeps."""
 
 from __future__ import annotations
 
@@ -44,14 +45,27 @@ def cmd_sweep_start(args: argparse.Namespace) -> int:
 def cmd_sweep_join(args: argparse.Namespace) -> int:
     from triage_api import sweeps
 
-    sweeps.resume(args.sweep_id)  # a stopped sweep runs again; a running one is joined
+    restarted = sweeps.resume(args.sweep_id)  # a stopped sweep runs again; a running one is joined
     try:
-        done = sweeps.work(args.sweep_id)
+        done = sweeps.work(args.sweep_id, opened=restarted)
     except (LookupError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     print(json.dumps(_summary(done), ensure_ascii=False))
     return EXIT_OK if done.status in ("finished", "running") else EXIT_FAILED
+
+
+def cmd_sweep_stop(args: argparse.Namespace) -> int:
+    """Ask a running sweep's processes to leave; `join` carries the sweep on later."""
+    from triage_api.sweep_stop import SweepNotRunning, stop
+
+    try:
+        now = stop(args.sweep_id, actor="cli")
+    except (LookupError, SweepNotRunning) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps({"id": args.sweep_id, "status": now}))
+    return EXIT_OK
 
 
 def cmd_sweep_nightly(args: argparse.Namespace) -> int:
@@ -126,6 +140,8 @@ def add_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     join = add("join", cmd_sweep_join, "work a running or stopped sweep in this process", sweep)
     join.add_argument("sweep_id", type=int)
+    stop = add("stop", cmd_sweep_stop, "ask a running sweep's processes to stop", sweep)
+    stop.add_argument("sweep_id", type=int)
     add("nightly", cmd_sweep_nightly, "open the scheduled sweep and queue its processes", sweep)
     status = add("status", cmd_sweep_status, "recent sweeps and their progress", sweep)
     status.add_argument("--limit", type=int, default=20)

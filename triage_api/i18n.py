@@ -259,7 +259,15 @@ _TEXT: dict[str, tuple[str, str]] = {
     "sweep": ("обход", "шолу"),
     "sweep running": ("идёт", "жүріп жатыр"),
     "sweep finished": ("завершён", "аяқталды"),
+    "sweep stopping": ("останавливается", "тоқтатылуда"),
     "sweep stopped": ("остановлен", "тоқтатылды"),
+    "Stop asked by": ("Остановку запросил", "Тоқтатуды сұраған"),
+    "Stop the sweep": ("Остановить обход", "Шолуды тоқтату"),
+    "Its processes finish the pages in flight and leave; hotline sweep join carries it on.": (
+        "Его процессы дочитают загружаемые страницы и выйдут; hotline sweep join продолжит обход.",
+        "Оның процестері жүктеліп жатқан беттерді аяқтап, шығады; "
+        "hotline sweep join шолуды жалғастырады.",
+    ),
     "sweep failed": ("сбой", "сәтсіз"),
     "started manual": ("вручную", "қолмен"),
     "started schedule": ("по расписанию", "кесте бойынша"),

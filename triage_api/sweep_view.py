@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage_api.models import Sweep, SweepFind, utcnow
+from triage_api.sweep_stop import AT_WORK
 
 MAX_LIMIT = 200
 MAX_FINDS = 1000  # a report page stays readable; the count says how many there are in all
@@ -79,7 +80,8 @@ def sweep_summary(sweep: Sweep, *, now: datetime) -> dict[str, Any]:
     max_pages = budget.get("max_pages") if isinstance(budget, dict) else None
     if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages <= 0:
         max_pages = None
-    end = sweep.finished_at or (now if sweep.status == "running" else None)
+    at_work = sweep.status in AT_WORK
+    end = sweep.finished_at or (now if at_work else None)
     heartbeat_age = (
         max(0, int((now - sweep.heartbeat_at).total_seconds())) if sweep.heartbeat_at else None
     )
@@ -102,9 +104,8 @@ def sweep_summary(sweep: Sweep, *, now: datetime) -> dict[str, Any]:
         "processes": stats.get("processes"),
         "heartbeat_at": sweep.heartbeat_at.isoformat() if sweep.heartbeat_at else None,
         "heartbeat_age_s": heartbeat_age,
-        "stale": sweep.status == "running"
-        and heartbeat_age is not None
-        and heartbeat_age > STALE_AFTER_S,
+        "stop_asked_by": stats.get("stop_asked_by"),
+        "stale": at_work and heartbeat_age is not None and heartbeat_age > STALE_AFTER_S,
     }
 
 

@@ -31,6 +31,7 @@ from classifiers.hashing import hash_media
 from classifiers.text_model import ModelUnavailable, TextClassifier
 from crawler.browser import BrowserNotFound, find_chromium
 from crawler.sweep.frontier import Frontier, Progress
+from crawler.sweep.halt import REASON as STOP_REASON
 from crawler.sweep.run import Politeness, Shared, run
 from crawler.sweep.scope import Scope
 from crawler.sweep.spider import Budget, Memory, PageItem, PictureItem
@@ -42,12 +43,12 @@ from triage_api.models import Case, Sweep, SweepFind, SweptPage, utcnow
 from triage_api.pipeline import egress_policy
 from triage_api.sqlutil import insert_ignore, upsert_for
 from triage_api.sweep_seeds import Seed
+from triage_api.sweep_stop import AT_WORK, STALE_S, asked_to_stop
 from triage_api.taxonomy import taxonomy
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 20  # items between progress writes
 MAX_REMEMBERED_LINKS = 500
-STALE_S = 1800  # a running sweep silent this long has lost its processes
 COUNTERS = ("pages", "pictures", "new_cases", "matches", "errors")
 
 
@@ -330,6 +331,7 @@ def work(sweep_id: int, *, settings: Settings | None = None, opened: bool = Fals
             shared=shared,
             memory=memory_for(sweep_id, settings),
             render=render,
+            halt=lambda: asked_to_stop(sweep_id),
         )
     finally:
         sink.save()
@@ -370,33 +372,36 @@ def _close(
     }
     progress = frontier.progress() if frontier else None
     if progress is None:
-        status = "finished" if reason == "finished" else "failed"
+        ended = {"finished": "finished", STOP_REASON: "stopped"}
+        status: str | None = ended.get(reason, "failed")
     elif progress.drained:
         status = "finished"
-    elif progress.workers == 0:  # the last process out, with work left: a time limit or a crash
-        status = "stopped"
+    elif progress.workers == 0:  # the last process out, with work left: a stop, a time limit,
+        status = "stopped"  # or a crash
     else:
-        status = "running"
+        status = None  # others are still at work: the last of them closes the sweep
     with session_scope() as session:
         _merge_stats(session, sweep_id, added, progress)
-        if status != "running":
+        if status is not None:
             session.execute(
                 sa.update(Sweep)
-                .where(Sweep.id == sweep_id, Sweep.status == "running")
+                .where(Sweep.id == sweep_id, Sweep.status.in_(AT_WORK))
                 .values(status=status, finished_at=utcnow())
             )
     if frontier is not None and status == "finished":
         frontier.forget()  # what it found is in PostgreSQL now
 
 
-def resume(sweep_id: int) -> None:
-    """A stopped sweep (time limit, every process lost) runs again from its frontier."""
+def resume(sweep_id: int) -> bool:
+    """A stopped sweep (asked to stop, time limit, every process lost) runs again from its
+    frontier; whether this call restarted it (then no other process is at work on it)."""
     with session_scope() as session:
-        session.execute(
+        restarted = session.execute(
             sa.update(Sweep)
             .where(Sweep.id == sweep_id, Sweep.status == "stopped")
             .values(status="running", finished_at=None, heartbeat_at=utcnow())
         )
+        return bool(getattr(restarted, "rowcount", 0))
 
 
 def worker_command(sweep_id: int) -> list[str]:
@@ -460,7 +465,7 @@ def schedule_nightly(settings: Settings | None = None) -> int | None:
         busy = session.scalar(
             sa.select(Sweep.id).where(
                 Sweep.trigger == "schedule",
-                Sweep.status == "running",
+                Sweep.status.in_(AT_WORK),
                 Sweep.heartbeat_at >= utcnow() - timedelta(seconds=STALE_S),
             )
         )

@@ -20,9 +20,11 @@ from scrapy.crawler import CrawlerProcess
 
 from crawler.egress import EgressPolicy
 from crawler.sweep.egress_point import EgressPoint
+from crawler.sweep.halt import StopCheck
+from crawler.sweep.handles import hand
 from crawler.sweep.render import RENDER_MODES, render_settings
 from crawler.sweep.scope import Scope
-from crawler.sweep.sink import JsonLinesSink, Sink, register
+from crawler.sweep.sink import JsonLinesSink, Sink
 from crawler.sweep.spider import Budget, Memory, SweepSpider
 
 IDLE_POLL_S = 0.5
@@ -102,15 +104,19 @@ def run(
     shared: Shared | None = None,
     memory: Memory | None = None,
     render: str = "never",
+    halt: StopCheck | None = None,
 ) -> dict[str, Any]:
     """Crawl from the seeds until the frontier is empty (in a shared frontier: also nothing held
-    by another process) or a budget ends it; Scrapy's stats."""
-    key = register(sink)
+    by another process), a budget ends it, or `halt` says an operator asked it to stop; Scrapy's
+    stats."""
     with EgressPoint(policy) as point:
         settings = sweep_settings(
             point.url, manners or Politeness(), job_dir, shared, render=render
         )
-        settings["HOTLINE_SINK"] = key
+        settings["HOTLINE_SINK"] = hand(sink)
+        if halt is not None:
+            settings["HOTLINE_HALT"] = hand(halt)
+            settings["EXTENSIONS"] = {"crawler.sweep.halt.Halt": 500}
         if shared is not None:
             # An idle process polls the shared frontier on the engine's heartbeat (5 s).
             ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = IDLE_POLL_S

@@ -1,5 +1,5 @@
 """Where a sweep's pages and pictures go: a callable the caller gives (`Sink`), reached by the
-Scrapy item pipeline through a key, because Scrapy deep-copies its settings."""
+Scrapy item pipeline through a key (`crawler.sweep.handles`)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from crawler.sweep.handles import handed
 from crawler.sweep.spider import PageItem, PictureItem
 
 Sink = Callable[[PageItem | PictureItem], None]
-_SINKS: dict[str, Sink] = {}
-
-
-def register(sink: Sink) -> str:
-    """The key the settings carry for `sink`."""
-    key = str(id(sink))
-    _SINKS[key] = sink
-    return key
 
 
 class SinkPipeline:
@@ -31,7 +24,7 @@ class SinkPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SinkPipeline:
-        return cls(_SINKS[crawler.settings["HOTLINE_SINK"]])
+        return cls(handed(crawler.settings["HOTLINE_SINK"]))
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         self.sink(item)

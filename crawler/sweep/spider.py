@@ -88,7 +88,7 @@ class SweepSpider(scrapy.Spider):
         # `always`: pages through the browser from the first fetch (pictures stay plain).
         self._always = {"playwright": True, "rendered": True} if render == "always" else {}
         self.frontier: Any = None  # a shared frontier's scheduler sets it when the crawl opens
-        self.pages_asked = 0
+        self.books: dict[str, int] = {"pages_asked": 0}
         self.per_host: Counter[str] = Counter()
         # Pages asked for, with the fewest hops from a seed found so far: a link seen again is not
         # counted, but a page found again by a shorter path has its links followed again.
@@ -96,7 +96,25 @@ class SweepSpider(scrapy.Spider):
         self.links: dict[str, list[str]] = {}  # links of the pages read (budgets bound it)
         self.skipped: Counter[str] = Counter()  # why links were not followed
 
+    @property
+    def pages_asked(self) -> int:
+        return self.books["pages_asked"]
+
+    def _restore(self) -> None:
+        """A sweep in one process keeps its queue in its job directory, and Scrapy keeps
+        `self.state` there too (the spider-state extension): the hops, links and budget counts
+        live in it, so a sweep carried on after a stop goes on as if it had not stopped (without
+        them a page found closer after the stop had its links dropped as seen)."""
+        state = getattr(self, "state", None)
+        if state is None:
+            return
+        self.asked = state.setdefault("asked", self.asked)
+        self.links = state.setdefault("links", self.links)
+        self.per_host = state.setdefault("per_host", self.per_host)
+        self.books = state.setdefault("books", self.books)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self._restore()
         for seed in self.seeds:
             for request in self._follow(seed, seed, depth=0, remembered=False):
                 yield request
@@ -271,7 +289,7 @@ class SweepSpider(scrapy.Spider):
         if answer in ("ok", "closer"):
             self.asked[request.url] = int(request.meta["hop"])
         if answer == "ok":
-            self.pages_asked += 1
+            self.books["pages_asked"] += 1
             self.per_host[host] += 1
         return answer
 

@@ -43,6 +43,7 @@ MINIMUM = {
     ("POST", "/api/v1/notices/{notice_id}"): "analyst",
     ("POST", "/api/v1/notices/{notice_id}/send"): "analyst",
     ("POST", "/api/v1/notices/{notice_id}/replies"): "analyst",
+    ("POST", "/api/v1/sweeps/{sweep_id}/stop"): "supervisor",
     ("GET", "/api/v1/hashlists"): "supervisor",
     ("GET", "/api/v1/users"): "admin",
     ("GET", "/api/v1/cases/{case_id}/package"): "supervisor",

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from crawler import sandbox_kaznet as kaznet
 from crawler.sandbox_kaznet import SandboxKaznet
-from tests.evidence_cases import case_with, staff
+from tests.evidence_cases import confirmed_kaznet_case
+from tests.stack import wait_until
 from triage_api import db
-from triage_api.decisions import record_decision
 from triage_api.models import Case, Report, Sweep
 
 pytestmark = pytest.mark.integration
@@ -36,16 +36,7 @@ def hotline(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_sweep_from_a_confirmed_case_opens_cases_for_its_mirrors(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    confirmed = case_with(kaznet.image_bytes(kaznet.CASE_IMAGE), kaznet.CASE_URL)
-    with db.session_scope() as session:
-        record_decision(
-            session,
-            case_id=confirmed,
-            user_id=staff(),
-            actor="user:aigerim",
-            outcome="illegal",
-            category="drugs",
-        )
+    confirmed_kaznet_case()
     with SandboxKaznet() as web:
         monkeypatch.setenv("HOTLINE_HOST_MAP", json.dumps(web.host_map))
         monkeypatch.setenv("HOTLINE_HOST_MAP_ONLY", "true")
@@ -97,6 +88,55 @@ def test_a_sweep_from_a_confirmed_case_opens_cases_for_its_mirrors(
     listed = hotline("sweep", "status", "--json")
     assert listed.returncode == 0
     assert json.loads(listed.stdout)[0]["new_cases"] == len(swept)
+
+
+def test_a_stopped_sweep_without_a_shared_frontier_is_carried_on_by_join(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's sweeps (no Redis): one process, its queue in its job directory. Stopped, the
+    process leaves soon and the sweep is `stopped`; joined, it picks up where it left off."""
+    confirmed_kaznet_case()
+    with SandboxKaznet() as web:
+        monkeypatch.setenv("HOTLINE_HOST_MAP", json.dumps(web.host_map))
+        monkeypatch.setenv("HOTLINE_HOST_MAP_ONLY", "true")
+        slow = ["--delay", "1", "--per-host-concurrency", "1", "--max-depth", "3"]
+        started = subprocess.Popen(
+            [sys.executable, "-m", "triage_api.cli", "sweep", "start", "--from-cases", *slow],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+
+            def working() -> int | None:
+                with db.session_scope() as session:
+                    found = session.scalar(sa.select(Sweep.id).where(Sweep.pages >= 5))
+                return found
+
+            wait_until(working, 120, "the sweep to fetch its first pages")
+            sweep_id = working()
+            asked = hotline("sweep", "stop", str(sweep_id))
+            assert asked.returncode == 0, asked.stderr
+            assert json.loads(asked.stdout)["status"] == "stopping"
+            started.communicate(timeout=120)
+        finally:
+            if started.poll() is None:
+                started.kill()
+                started.wait()
+        with db.session_scope() as session:
+            sweep = session.get(Sweep, sweep_id)
+            assert sweep is not None
+            assert sweep.status == "stopped" and sweep.finished_at is not None
+            assert sweep.stats["finish_reason"] == "stop requested"
+            pages_then = sweep.pages
+        joined = hotline("sweep", "join", str(sweep_id))
+    assert joined.returncode == 0, joined.stderr[-3000:]
+    summary = json.loads(joined.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "finished" and summary["pages"] > pages_then
+    with db.session_scope() as session:
+        swept = set(session.scalars(sa.select(Case.canonical_url).where(Case.source == "sweep")))
+    assert {mirror.url for mirror in kaznet.MIRRORS_IN_SCOPE} <= swept
 
 
 def test_a_sweep_without_a_shared_frontier_is_not_joined_while_it_runs(database: str) -> None:

@@ -248,3 +248,82 @@ def test_api_answers_the_same(database: str) -> None:
     }
     assert detail["options"]["budget"]["max_pages"] == 100
     assert client.get("/api/v1/sweeps/999999", headers=api).status_code == 404
+
+
+def test_a_supervisor_stops_a_running_sweep_from_its_page(database: str) -> None:
+    finished, running, _, _ = _sweeps()
+    analyst, supervisor = _tokens()
+    reader = TestClient(create_app())
+    sign_in(reader, analyst)
+    assert 'action="/ui/sweeps/' not in reader.get(f"/ui/sweeps/{running}").text
+    refused = reader.post(
+        f"/ui/sweeps/{running}/stop",
+        data={"csrf": reader.cookies["hotline_csrf"]},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+
+    boss = TestClient(create_app())
+    sign_in(boss, supervisor)
+    page = boss.get(f"/ui/sweeps/{running}").text
+    assert f'action="/ui/sweeps/{running}/stop"' in page
+    assert 'action="/ui/sweeps/' not in boss.get(f"/ui/sweeps/{finished}").text
+    forged = boss.post(f"/ui/sweeps/{running}/stop", data={"csrf": "x"}, follow_redirects=False)
+    assert forged.status_code == 403
+    stopped = boss.post(
+        f"/ui/sweeps/{running}/stop",
+        data={"csrf": boss.cookies["hotline_csrf"]},
+        follow_redirects=False,
+    )
+    assert (stopped.status_code, stopped.headers["location"]) == (303, f"/ui/sweeps/{running}")
+    page = _body(boss.get(f"/ui/sweeps/{running}").text)
+    assert (
+        "sweep-stopping" in page
+        and "user:boss" in page
+        and REFRESH in boss.get(f"/ui/sweeps/{running}").text
+    )  # still reloading: its processes are leaving
+    assert 'action="/ui/sweeps/' not in page
+    with db.session_scope() as session:
+        row = session.get(Sweep, running)
+        assert row is not None and row.status == "stopping" and row.finished_at is None
+        assert row.stats["stop_asked_by"] == "user:boss" and row.stats["pending"] == 17
+    again = boss.post(
+        f"/ui/sweeps/{finished}/stop",
+        data={"csrf": boss.cookies["hotline_csrf"]},
+        follow_redirects=False,
+    )
+    assert again.status_code == 409
+
+
+def test_the_api_stops_a_sweep_and_says_what_it_cannot_stop(database: str) -> None:
+    finished, running, _, _ = _sweeps()
+    analyst, supervisor = _tokens()
+    client = TestClient(create_app())
+    boss = {"Authorization": f"Bearer {supervisor}"}
+    reader = {"Authorization": f"Bearer {analyst}"}
+    assert client.post(f"/api/v1/sweeps/{running}/stop", headers=reader).status_code == 403
+    asked = client.post(f"/api/v1/sweeps/{running}/stop", headers=boss)
+    assert asked.json() == {"id": running, "status": "stopping"}
+    twice = client.post(f"/api/v1/sweeps/{running}/stop", headers=boss)
+    assert twice.json() == {"id": running, "status": "stopping"}  # asking again changes nothing
+    ended = client.post(f"/api/v1/sweeps/{finished}/stop", headers=boss)
+    assert ended.status_code == 409 and "finished" in ended.json()["detail"]
+    assert client.post("/api/v1/sweeps/999999/stop", headers=boss).status_code == 404
+    with db.session_scope() as session:
+        lost = Sweep(
+            status="running",
+            seeds=[],
+            started_at=utcnow() - timedelta(hours=3),
+            heartbeat_at=utcnow() - timedelta(hours=1),
+        )
+        session.add(lost)
+        session.flush()
+        lost_id = lost.id
+    # No process is left to see the request: the sweep is stopped at once.
+    answer = client.post(f"/api/v1/sweeps/{lost_id}/stop", headers=boss)
+    assert answer.json() == {"id": lost_id, "status": "stopped"}
+    with db.session_scope() as session:
+        actions = session.scalars(
+            sa.text("SELECT subject FROM audit_log WHERE action = 'sweep.stop' ORDER BY id")
+        ).all()
+    assert actions == [f"sweep:{running}", f"sweep:{lost_id}"]

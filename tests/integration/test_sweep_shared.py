@@ -19,12 +19,11 @@ import sqlalchemy as sa
 
 from crawler import sandbox_kaznet as kaznet
 from crawler.sandbox_kaznet import SandboxKaznet
-from tests.evidence_cases import case_with, staff
+from tests.evidence_cases import confirmed_kaznet_case
 from tests.stack import wait_until
 from triage_api import db
 from triage_api.celery_app import celery_config
 from triage_api.config import Settings
-from triage_api.decisions import record_decision
 from triage_api.models import Case, Sweep, SweepFind, SweptPage
 
 pytestmark = [
@@ -45,16 +44,7 @@ def web(
     database: str, redis_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[SandboxKaznet]:
     """The sandbox Kaznet, a confirmed case to seed from, and Redis as the broker."""
-    confirmed = case_with(kaznet.image_bytes(kaznet.CASE_IMAGE), kaznet.CASE_URL)
-    with db.session_scope() as session:
-        record_decision(
-            session,
-            case_id=confirmed,
-            user_id=staff(),
-            actor="user:aigerim",
-            outcome="illegal",
-            category="drugs",
-        )
+    confirmed_kaznet_case()
     with SandboxKaznet() as sandbox:
         monkeypatch.setenv("HOTLINE_HOST_MAP", json.dumps(sandbox.host_map))
         monkeypatch.setenv("HOTLINE_HOST_MAP_ONLY", "true")
@@ -193,3 +183,63 @@ def test_the_nightly_sweep_runs_through_sweep_workers_on_its_own(
         assert sweep.stats["processes"] >= 0 and sweep.new_cases >= len(kaznet.MIRRORS_IN_SCOPE)
         swept = set(session.scalars(sa.select(Case.canonical_url).where(Case.source == "sweep")))
     assert {mirror.url for mirror in kaznet.MIRRORS_IN_SCOPE} <= swept
+
+
+def test_a_stopped_sweep_stops_soon_loses_nothing_and_join_carries_it_on(
+    web: SandboxKaznet, redis_server: str
+) -> None:
+    slow = ["--delay", "1", "--per-host-concurrency", "1", "--max-pages", "400", "--max-depth", "3"]
+    command = [sys.executable, "-m", "triage_api.cli", "sweep", "start", "--from-cases"]
+    started = subprocess.Popen(
+        [*command, *slow, "--processes", "2"],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def working() -> int | None:
+            with db.session_scope() as session:
+                found = session.scalar(sa.select(Sweep.id).where(Sweep.pages >= 5))
+            return found
+
+        wait_until(working, 120, "the sweep to fetch its first pages")
+        sweep_id = working()
+        asked = hotline("sweep", "stop", str(sweep_id))
+        assert asked.returncode == 0, asked.stderr
+        assert json.loads(asked.stdout) == {"id": sweep_id, "status": "stopping"}
+        started.communicate(timeout=120)  # both processes leave; the pages in flight end
+    finally:
+        if started.poll() is None:
+            started.kill()
+            started.wait()
+    with db.session_scope() as session:
+        sweep = session.get(Sweep, sweep_id)
+        assert sweep is not None
+        status, stats, pages_then = sweep.status, dict(sweep.stats), sweep.pages
+    assert status == "stopped" and stats["finish_reason"] == "stop requested"
+    assert stats["stop_asked_by"] == "cli" and stats["processes"] == 0 and stats["pending"] > 0
+    keys = redis.Redis.from_url(redis_server)
+    assert list(keys.scan_iter(f"hotline:sweep:{sweep_id}:*"))  # the frontier waits for a join
+    assert hotline("sweep", "stop", str(sweep_id)).returncode == 0  # stopped: nothing changes
+    fetched_before = page_fetches(web.hits)
+    web.hits.clear()
+
+    joined = hotline("sweep", "join", str(sweep_id))
+    assert joined.returncode == 0, joined.stderr[-3000:]
+    summary = json.loads(joined.stdout.strip().splitlines()[-1])
+    fetched_after = page_fetches(web.hits)
+    with db.session_scope() as session:
+        swept = set(session.scalars(sa.select(Case.canonical_url).where(Case.source == "sweep")))
+        remembered = session.scalar(
+            sa.select(sa.func.count()).where(SweptPage.sweep_id == sweep_id)
+        )
+    assert summary["status"] == "finished" and summary["pages"] > pages_then
+    assert {mirror.url for mirror in kaznet.MIRRORS_IN_SCOPE} <= swept  # nothing lost
+    requests = summary["stats"]["requests"]
+    assert requests["queued"] == requests["done"] and summary["stats"]["pending"] == 0
+    assert summary["pages"] == remembered  # each page read once across the stop
+    # The pages in flight were read before the processes left: none is fetched a second time.
+    assert not set(fetched_before) & set(fetched_after)
+    assert not list(keys.scan_iter(f"hotline:sweep:{sweep_id}:*"))

@@ -1,5 +1,6 @@
 """Sweep reports for staff: recent sweeps with their figures, and one sweep with the cases it
-opened (the same data as the report pages). Analysts and up."""
+opened (the same data as the report pages), for analysts and up; stopping a running sweep, for
+supervisors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from triage_api.api.deps import CurrentAnalyst, SessionDep
+from triage_api.api.deps import CurrentAnalyst, CurrentSupervisor, SessionDep
+from triage_api.sweep_stop import SweepNotRunning, stop
 from triage_api.sweep_view import MAX_LIMIT, recent_sweeps, sweep_detail
 
 router = APIRouter(tags=["sweeps"])
@@ -26,3 +28,16 @@ def get_sweep(sweep_id: int, session: SessionDep, user: CurrentAnalyst) -> dict[
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"sweep {sweep_id} does not exist")
     return found
+
+
+@router.post("/sweeps/{sweep_id}/stop")
+def stop_sweep(sweep_id: int, user: CurrentSupervisor) -> dict[str, Any]:
+    """Ask the sweep's processes to stop (`stopping`, then `stopped` once the last has left);
+    `hotline sweep join` carries it on later."""
+    try:
+        now = stop(sweep_id, actor=f"user:{user.name}")
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except SweepNotRunning as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return {"id": sweep_id, "status": now}

@@ -1,6 +1,7 @@
 """The sweep report pages: recent sweeps, and one sweep's figures, seeds, options, skip reasons
 and the cases it opened. Any signed-in staff member may read them; while a sweep runs its page
-reloads itself (a meta refresh: the UI loads no script for this)."""
+reloads itself (a meta refresh: the UI loads no script for this), and shows supervisors a button
+that stops it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from triage_api.api.deps import SessionDep
-from triage_api.api.routes.ui import _page, _staff, _to
+from triage_api.api.routes.ui import CsrfField, _page, _poster, _staff, _to
+from triage_api.security import has_role
+from triage_api.sweep_stop import AT_WORK, SweepNotRunning, stop
 from triage_api.sweep_view import recent_sweeps, sweep_detail
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -22,7 +25,7 @@ def sweeps_page(request: Request, session: SessionDep) -> Response:
     if user is None:
         return _to("/ui/login")
     sweeps = recent_sweeps(session, limit=LISTED)
-    refresh = REFRESH_S if any(s["status"] == "running" for s in sweeps) else None
+    refresh = REFRESH_S if any(s["status"] in AT_WORK for s in sweeps) else None
     context = {"user": user, "sweeps": sweeps, "refresh": refresh}
     return _page(request, "sweeps.html", context, session=session)
 
@@ -35,6 +38,26 @@ def sweep_page(sweep_id: int, request: Request, session: SessionDep) -> Response
     sweep = sweep_detail(session, sweep_id)
     if sweep is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sweep {sweep_id}")
-    refresh = REFRESH_S if sweep["status"] == "running" else None
-    context = {"user": user, "sweep": sweep, "refresh": refresh}
+    refresh = REFRESH_S if sweep["status"] in AT_WORK else None
+    stoppable = sweep["status"] == "running" and has_role(user, "supervisor")
+    context = {"user": user, "sweep": sweep, "refresh": refresh, "stoppable": stoppable}
     return _page(request, "sweep.html", context, session=session)
+
+
+@router.post("/sweeps/{sweep_id}/stop")
+def stop_sweep(
+    sweep_id: int, request: Request, session: SessionDep, form_csrf: CsrfField = ""
+) -> Response:
+    """The sweep page's stop button (supervisors): back to the page, which shows `stopping`."""
+    user = _poster(request, session, form_csrf)
+    if user is None:
+        return _to("/ui/login")
+    if not has_role(user, "supervisor"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "stopping a sweep is for supervisors")
+    try:
+        stop(sweep_id, actor=f"user:{user.name}")
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except SweepNotRunning as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _to(f"/ui/sweeps/{sweep_id}")
