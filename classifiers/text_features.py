@@ -151,11 +151,11 @@ def _spans(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class Vocabulary:
-    """The features a model knows: a column per hash (in the order given, which the model's
-    rows follow), the text each stands for, and an
-    open-addressing table (load at most 1/2, linear probing) that finds a hash's column in one or
-    two probes. A slot is 16 bytes, the hash then the column + 1 with a tally of the text being
-    counted in the high half, so counting a feature touches one cache line."""
+    """The features a model knows: a column per hash, in the order given (the model's rows
+    follow it), the text each stands for, and an open-addressing table (load at most 1/2, linear
+    probing) that finds a hash's column in one or two probes. A slot is 16 bytes, the hash then
+    the column + 1 with a tally of the text being counted in the high half, so counting a
+    feature touches one cache line."""
 
     def __init__(self, hashes: np.ndarray, terms: list[str]) -> None:
         self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
