@@ -53,19 +53,25 @@ def staff(name: str = "aigerim", role: str = "analyst") -> int:
         return user.id
 
 
-def confirmed_kaznet_case() -> int:
-    """The sandbox Kaznet's shop, decided illegal (drugs) by an analyst: what sweeps seed from."""
-    from crawler import sandbox_kaznet as kaznet
+def decided_illegal(case_id: int, category: str = "drugs", actor: str = "user:aigerim") -> None:
+    """An analyst's decision that the case is illegal material of `category`."""
     from triage_api.decisions import record_decision
 
-    case_id = case_with(kaznet.image_bytes(kaznet.CASE_IMAGE), kaznet.CASE_URL)
     with db.session_scope() as session:
         record_decision(
             session,
             case_id=case_id,
             user_id=staff(),
-            actor="user:aigerim",
+            actor=actor,
             outcome="illegal",
-            category="drugs",
+            category=category,
         )
+
+
+def confirmed_kaznet_case() -> int:
+    """The sandbox Kaznet's shop, decided illegal (drugs) by an analyst: what sweeps seed from."""
+    from crawler import sandbox_kaznet as kaznet
+
+    case_id = case_with(kaznet.image_bytes(kaznet.CASE_IMAGE), kaznet.CASE_URL)
+    decided_illegal(case_id)
     return case_id

@@ -13,7 +13,7 @@ from classifiers.hashing import hash_media
 from classifiers.hashlist_formats import read_csv
 from crawler import sandbox_sites
 from crawler.evidence import EvidenceStore
-from tests.evidence_cases import case_with, staff
+from tests.evidence_cases import case_with, decided_illegal, staff
 from triage_api import config, db
 from triage_api.decisions import ALLOW_LIST, DecisionError, record_decision
 from triage_api.hashlists import get_or_create_list, import_rows
@@ -153,15 +153,7 @@ def test_confirmed_illegal_media_join_the_hotline_list_and_match_copies(database
     picture = sandbox_sites.image_bytes("emblem-10.jpg")  # on no list yet
     case_id = case_with(picture, "http://first.kz/")
     assert hits_for(picture) == []
-    with db.session_scope() as session:
-        record_decision(
-            session,
-            case_id=case_id,
-            user_id=staff(),
-            actor="aigerim",
-            outcome="illegal",
-            category="extremism",
-        )
+    decided_illegal(case_id, "extremism", actor="aigerim")
     bordered = sandbox_sites.image_bytes("emblem-10~border.jpg")
     names = {h.list_name for h in hits_for(bordered)}
     assert names == {"hotline-confirmed-extremism"}

@@ -6,9 +6,6 @@ is stored."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
@@ -16,21 +13,11 @@ import sqlalchemy as sa
 from crawler import sandbox_kaznet as kaznet
 from crawler.sandbox_kaznet import SandboxKaznet
 from tests.evidence_cases import confirmed_kaznet_case
-from tests.stack import wait_until
+from tests.sweep_commands import hotline, stopped_midway
 from triage_api import db
 from triage_api.models import Case, Report, Sweep
 
 pytestmark = pytest.mark.integration
-
-
-def hotline(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "triage_api.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-    )
 
 
 def test_a_sweep_from_a_confirmed_case_opens_cases_for_its_mirrors(
@@ -99,31 +86,7 @@ def test_a_stopped_sweep_without_a_shared_frontier_is_carried_on_by_join(
     with SandboxKaznet() as web:
         monkeypatch.setenv("HOTLINE_HOST_MAP", json.dumps(web.host_map))
         monkeypatch.setenv("HOTLINE_HOST_MAP_ONLY", "true")
-        slow = ["--delay", "1", "--per-host-concurrency", "1", "--max-depth", "3"]
-        started = subprocess.Popen(
-            [sys.executable, "-m", "triage_api.cli", "sweep", "start", "--from-cases", *slow],
-            env=dict(os.environ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-
-            def working() -> int | None:
-                with db.session_scope() as session:
-                    found = session.scalar(sa.select(Sweep.id).where(Sweep.pages >= 5))
-                return found
-
-            wait_until(working, 120, "the sweep to fetch its first pages")
-            sweep_id = working()
-            asked = hotline("sweep", "stop", str(sweep_id))
-            assert asked.returncode == 0, asked.stderr
-            assert json.loads(asked.stdout)["status"] == "stopping"
-            started.communicate(timeout=120)
-        finally:
-            if started.poll() is None:
-                started.kill()
-                started.wait()
+        sweep_id = stopped_midway()
         with db.session_scope() as session:
             sweep = session.get(Sweep, sweep_id)
             assert sweep is not None

@@ -21,6 +21,7 @@ from crawler import sandbox_kaznet as kaznet
 from crawler.sandbox_kaznet import SandboxKaznet
 from tests.evidence_cases import confirmed_kaznet_case
 from tests.stack import wait_until
+from tests.sweep_commands import hotline, stopped_midway
 from triage_api import db
 from triage_api.celery_app import celery_config
 from triage_api.config import Settings
@@ -52,16 +53,6 @@ def web(
         for name, value in QUICK.items():
             monkeypatch.setenv(name, value)
         yield sandbox
-
-
-def hotline(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "triage_api.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-    )
 
 
 def sweep_from_cases(*extra: str) -> dict:  # type: ignore[type-arg]
@@ -188,32 +179,7 @@ def test_the_nightly_sweep_runs_through_sweep_workers_on_its_own(
 def test_a_stopped_sweep_stops_soon_loses_nothing_and_join_carries_it_on(
     web: SandboxKaznet, redis_server: str
 ) -> None:
-    slow = ["--delay", "1", "--per-host-concurrency", "1", "--max-pages", "400", "--max-depth", "3"]
-    command = [sys.executable, "-m", "triage_api.cli", "sweep", "start", "--from-cases"]
-    started = subprocess.Popen(
-        [*command, *slow, "--processes", "2"],
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-
-        def working() -> int | None:
-            with db.session_scope() as session:
-                found = session.scalar(sa.select(Sweep.id).where(Sweep.pages >= 5))
-            return found
-
-        wait_until(working, 120, "the sweep to fetch its first pages")
-        sweep_id = working()
-        asked = hotline("sweep", "stop", str(sweep_id))
-        assert asked.returncode == 0, asked.stderr
-        assert json.loads(asked.stdout) == {"id": sweep_id, "status": "stopping"}
-        started.communicate(timeout=120)  # both processes leave; the pages in flight end
-    finally:
-        if started.poll() is None:
-            started.kill()
-            started.wait()
+    sweep_id = stopped_midway("--processes", "2")
     with db.session_scope() as session:
         sweep = session.get(Sweep, sweep_id)
         assert sweep is not None

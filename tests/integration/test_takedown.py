@@ -18,7 +18,7 @@ from classifiers.hashing import hash_media
 from crawler import sandbox_sites
 from crawler.capture_host import close_hosts
 from crawler.evidence import EvidenceStore
-from tests.evidence_cases import staff
+from tests.evidence_cases import decided_illegal, staff
 from tests.takedown_sandbox import AbuseInbox, HostedSite
 from triage_api import (
     config,
@@ -31,7 +31,7 @@ from triage_api import (
     tasks,
 )
 from triage_api.api.app import create_app
-from triage_api.decisions import record_decision, revise_decision
+from triage_api.decisions import revise_decision
 from triage_api.intake import public_status
 from triage_api.models import (
     AuditEntry,
@@ -154,15 +154,7 @@ def confirmed_case(provider: Provider, path: str, *, picture: bytes | None = Non
         case.last_capture_id = capture.id
         session.flush()
         case_id = case.id
-    with db.session_scope() as session:
-        record_decision(
-            session,
-            case_id=case_id,
-            user_id=staff(),
-            actor="user:aigerim",
-            outcome="illegal",
-            category="drugs",
-        )
+    decided_illegal(case_id)
     return case_id
 
 
