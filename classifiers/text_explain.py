@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from classifiers.text_features import as_text
+from classifiers.text_features import _SPACE, as_text
 
 TOP_TERMS = 6
 REACH = TOP_TERMS * 4  # features looked at: a word often carries several of the top n-grams
-_SPACE = 32
 
 
 def top_words(

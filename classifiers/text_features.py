@@ -270,6 +270,11 @@ class Batch:
     starts: list[np.ndarray]
     ends: list[np.ndarray]
 
+    @property
+    def inputs(self) -> dict[str, np.ndarray]:
+        """The ONNX graph's inputs, by name."""
+        return {"columns": self.columns, "counts": self.counts}
+
 
 def batch(vocabulary: Vocabulary, texts: list[np.ndarray]) -> Batch:
     """`Batch` of texts given as `token_codes`."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ import numpy as np
 
 from classifiers.onnx_session import cpu_session
 from classifiers.text_explain import top_words
-from classifiers.text_features import FEATURES_VERSION, ROWS_LAYOUT, Vocabulary, batch, token_codes
+from classifiers.text_features import (
+    FEATURES_VERSION,
+    ROWS_LAYOUT,
+    Batch,
+    Vocabulary,
+    batch,
+    token_codes,
+)
 
 BENIGN = "benign"
 BATCH = 8  # small batches keep the gathered weight rows of the graph in cache
@@ -75,21 +83,15 @@ class TextClassifier:
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Probabilities per text and label (columns in `self.labels` order)."""
         found = [np.zeros((0, len(self.labels)), dtype=np.float32)]
-        for start in range(0, len(texts), BATCH):
-            chunk = [token_codes(text) for text in texts[start : start + BATCH]]
-            counted = batch(self.vocabulary, chunk)
-            feed = {"columns": counted.columns, "counts": counted.counts}
-            found.append(self.session.run(["probabilities"], feed)[0])
+        for _, counted in self._batches(texts):
+            found.append(self.session.run(["probabilities"], counted.inputs)[0])
         return np.concatenate(found)
 
     def classify(self, texts: list[str]) -> list[TextScore]:
         results: list[TextScore] = []
-        for start in range(0, len(texts), BATCH):
-            chunk = [token_codes(text) for text in texts[start : start + BATCH]]
-            counted = batch(self.vocabulary, chunk)
+        for chunk, counted in self._batches(texts):
             probabilities, explained, contributions = self.session.run(
-                ["probabilities", "explained", "contributions"],
-                {"columns": counted.columns, "counts": counted.counts},
+                ["probabilities", "explained", "contributions"], counted.inputs
             )
             for i, clean in enumerate(chunk):
                 known = len(counted.starts[i])  # rows are padded at the end
@@ -98,6 +100,12 @@ class TextClassifier:
                 )
                 results.append(self._score(probabilities[i], int(explained[i]), known, words))
         return results
+
+    def _batches(self, texts: list[str]) -> Iterator[tuple[list[np.ndarray], Batch]]:
+        """`BATCH` texts at a time: their `token_codes` and the graph's input."""
+        for start in range(0, len(texts), BATCH):
+            chunk = [token_codes(text) for text in texts[start : start + BATCH]]
+            yield chunk, batch(self.vocabulary, chunk)
 
     def _score(
         self,

@@ -34,11 +34,11 @@ def stop(sweep_id: int, *, actor: str) -> str:
             return sweep.status
         if sweep.status != "running":
             raise SweepNotRunning(f"sweep {sweep_id} is {sweep.status}: there is nothing to stop")
-        silent = utcnow() - (sweep.heartbeat_at or sweep.started_at)
-        asked = {"stop_asked_by": actor, "stop_asked_at": utcnow().isoformat()}
+        now = utcnow()
+        asked = {"stop_asked_by": actor, "stop_asked_at": now.isoformat()}
         sweep.stats = {**sweep.stats, **asked}
-        if silent >= timedelta(seconds=STALE_S):
-            sweep.status, sweep.finished_at = "stopped", utcnow()
+        if now - (sweep.heartbeat_at or sweep.started_at) >= timedelta(seconds=STALE_S):
+            sweep.status, sweep.finished_at = "stopped", now
         else:
             sweep.status = "stopping"
         audit.record(session, actor=actor, action="sweep.stop", subject=f"sweep:{sweep_id}")

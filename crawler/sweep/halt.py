@@ -79,4 +79,5 @@ class Halt:
         if busy:
             log.warning("sweep stopping with requests still in flight after %.0f s", DRAIN_S)
         self._poll.stop()
+        # Kept: a Deferred nobody holds may be collected before the spider has closed.
         self._closing = deferred_from_coro(engine.close_spider_async(reason=REASON))

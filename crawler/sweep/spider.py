@@ -88,17 +88,13 @@ class SweepSpider(scrapy.Spider):
         # `always`: pages through the browser from the first fetch (pictures stay plain).
         self._always = {"playwright": True, "rendered": True} if render == "always" else {}
         self.frontier: Any = None  # a shared frontier's scheduler sets it when the crawl opens
-        self.books: dict[str, int] = {"pages_asked": 0}
+        self.pages_asked = 0
         self.per_host: Counter[str] = Counter()
         # Pages asked for, with the fewest hops from a seed found so far: a link seen again is not
         # counted, but a page found again by a shorter path has its links followed again.
         self.asked: dict[str, int] = {}
         self.links: dict[str, list[str]] = {}  # links of the pages read (budgets bound it)
         self.skipped: Counter[str] = Counter()  # why links were not followed
-
-    @property
-    def pages_asked(self) -> int:
-        return self.books["pages_asked"]
 
     def _restore(self) -> None:
         """A sweep in one process keeps its queue in its job directory, and Scrapy keeps
@@ -111,7 +107,7 @@ class SweepSpider(scrapy.Spider):
         self.asked = state.setdefault("asked", self.asked)
         self.links = state.setdefault("links", self.links)
         self.per_host = state.setdefault("per_host", self.per_host)
-        self.books = state.setdefault("books", self.books)
+        self.pages_asked = sum(self.per_host.values())  # each page asked counts on its host
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self._restore()
@@ -289,7 +285,7 @@ class SweepSpider(scrapy.Spider):
         if answer in ("ok", "closer"):
             self.asked[request.url] = int(request.meta["hop"])
         if answer == "ok":
-            self.books["pages_asked"] += 1
+            self.pages_asked += 1
             self.per_host[host] += 1
         return answer
 

@@ -72,9 +72,8 @@ def test_contributions_are_scikit_learns_terms_of_the_decision(trained: tuple) -
     checked = 0
     for text in texts[:40]:
         counted = batch(served.vocabulary, [token_codes(text)])
-        feed = {"columns": counted.columns, "counts": counted.counts}
         _, explained, contributions = served.session.run(
-            ["probabilities", "explained", "contributions"], feed
+            ["probabilities", "explained", "contributions"], counted.inputs
         )
         known = len(counted.starts[0])
         ours = contributions[0, :known]

@@ -25,7 +25,7 @@ from classifiers.hashlist_formats import FORMATS, detect_format, read_rows
 from classifiers.taxonomy import CATEGORY_IDS, TaxonomyError
 from triage_api import staff, wellbeing
 from triage_api.api.deps import SessionDep
-from triage_api.api.routes.ui import CsrfField, _page, _poster, _supervisor, _to
+from triage_api.api.routes.ui import CsrfField, _page, _supervisor, _supervisor_poster, _to
 from triage_api.config import get_settings
 from triage_api.hashlists import (
     LIST_KINDS,
@@ -38,7 +38,6 @@ from triage_api.hashlists import (
     open_list,
 )
 from triage_api.models import HashList, User
-from triage_api.security import has_role
 from triage_api.taxonomy import edit_category, taxonomy
 
 router = APIRouter(prefix="/ui/supervisor", include_in_schema=False)
@@ -85,7 +84,7 @@ def add_user(
     role: Text = "",
     password: Text = "",
 ) -> Response:
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     try:
@@ -102,7 +101,7 @@ def add_user(
 def change_role(
     user_id: DbId, request: Request, session: SessionDep, form_csrf: CsrfField = "", role: Text = ""
 ) -> Response:
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     try:
@@ -129,7 +128,7 @@ def enable_user(
 def _set_disabled(
     request: Request, session: Session, form_csrf: str, user_id: int, *, disabled: bool
 ) -> Response:
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     try:
@@ -147,7 +146,7 @@ def set_password(
     form_csrf: CsrfField = "",
     password: Text = "",
 ) -> Response:
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     try:
@@ -173,7 +172,7 @@ def import_hash_list(
 ) -> Response:
     """Import an uploaded hash-list file as `hotline hashlist import` does: all or nothing
     unless bad rows are to be skipped; a new list takes the file's name as its source."""
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     if upload is None or not upload.filename:
@@ -230,7 +229,7 @@ def change_hash_list(
     trust: Text = "",
     note: LongText = "",
 ) -> Response:
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     if session.get(HashList, list_id) is None:
@@ -262,7 +261,7 @@ def edit_taxonomy(
     legal_basis_confirmed: Text = "",
 ) -> Response:
     """Save one category in the hotline's copy of the taxonomy (never the shipped file)."""
-    user = _sender(request, session, form_csrf)
+    user = _supervisor_poster(request, session, form_csrf)
     if isinstance(user, Response):
         return user
     if category_id not in CATEGORY_IDS:
@@ -288,17 +287,6 @@ def edit_taxonomy(
         message = f"The taxonomy could not be saved ({exc.strerror or exc}); nothing changed."
         return _render(request, session, user, error=message, status_code=500)
     return _done("taxonomy_saved" if changed else "unchanged", "taxonomy")
-
-
-def _sender(request: Request, session: Session, form_csrf: str) -> User | Response:
-    """A form's sender: CSRF checked first (403), then signed in (else the sign-in page), then
-    a supervisor or admin (else 403)."""
-    user = _poster(request, session, form_csrf)
-    if user is None:
-        return _to("/ui/login")
-    if not has_role(user, "supervisor"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this page is for supervisors")
-    return user
 
 
 def _done(key: str, anchor: str = "staff") -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from triage_api.api.deps import CurrentAnalyst, CurrentSupervisor, SessionDep
+from triage_api.models import User
 from triage_api.sweep_stop import SweepNotRunning, stop
 from triage_api.sweep_view import MAX_LIMIT, recent_sweeps, sweep_detail
 
@@ -34,10 +35,14 @@ def get_sweep(sweep_id: int, session: SessionDep, user: CurrentAnalyst) -> dict[
 def stop_sweep(sweep_id: int, user: CurrentSupervisor) -> dict[str, Any]:
     """Ask the sweep's processes to stop (`stopping`, then `stopped` once the last has left);
     `hotline sweep join` carries it on later."""
+    return {"id": sweep_id, "status": stop_answering(sweep_id, user)}
+
+
+def stop_answering(sweep_id: int, user: User) -> str:
+    """`sweep_stop.stop` by a signed-in supervisor, its refusals as HTTP answers (404, 409)."""
     try:
-        now = stop(sweep_id, actor=f"user:{user.name}")
+        return stop(sweep_id, actor=f"user:{user.name}")
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except SweepNotRunning as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return {"id": sweep_id, "status": now}

@@ -392,6 +392,12 @@ def _supervisor(request: Request, session: SessionDep) -> User | Response:
     return user
 
 
+def _supervisor_poster(request: Request, session: SessionDep, form_csrf: str) -> User | Response:
+    """A supervisor's form: its CSRF token checked first (403), then `_supervisor`."""
+    csrf.check(request, form_csrf)
+    return _supervisor(request, session)
+
+
 @router.get("/stats", response_class=HTMLResponse)
 def stats_page(request: Request, session: SessionDep) -> Response:
     user = _supervisor(request, session)

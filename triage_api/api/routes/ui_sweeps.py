@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from triage_api.api.deps import SessionDep
-from triage_api.api.routes.ui import CsrfField, _page, _poster, _staff, _to
+from triage_api.api.routes.sweeps import stop_answering
+from triage_api.api.routes.ui import CsrfField, _page, _staff, _supervisor_poster, _to
 from triage_api.security import has_role
-from triage_api.sweep_stop import AT_WORK, SweepNotRunning, stop
+from triage_api.sweep_stop import AT_WORK
 from triage_api.sweep_view import recent_sweeps, sweep_detail
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -49,15 +50,8 @@ def stop_sweep(
     sweep_id: int, request: Request, session: SessionDep, form_csrf: CsrfField = ""
 ) -> Response:
     """The sweep page's stop button (supervisors): back to the page, which shows `stopping`."""
-    user = _poster(request, session, form_csrf)
-    if user is None:
-        return _to("/ui/login")
-    if not has_role(user, "supervisor"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "stopping a sweep is for supervisors")
-    try:
-        stop(sweep_id, actor=f"user:{user.name}")
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except SweepNotRunning as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    user = _supervisor_poster(request, session, form_csrf)
+    if isinstance(user, Response):
+        return user
+    stop_answering(sweep_id, user)
     return _to(f"/ui/sweeps/{sweep_id}")
